@@ -1,0 +1,40 @@
+"""The one exception tree: permanent errors are the caller's to fix, retryable ones heal by trying again.
+
+    BankrollError
+    ├── PermanentError            (never retried; HTTP 4xx at the API edge, job failure in workers)
+    │   ├── InvalidEvent          an event breaks the schema or a rule; names field, value and rule
+    │   ├── NotAllowed            the caller may not touch this session or resource
+    │   └── InvalidInput          a bad request that is not an event (filters, imports, subscriptions)
+    └── RetryableError            (workers map to arq ``Retry`` with backoff; HTTP 503 at the edge)
+        └── SinkUnavailable       ClickHouse, Kafka, Redis or a push service is down for now
+"""
+
+from __future__ import annotations
+
+
+class BankrollError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class PermanentError(BankrollError):
+    """Trying again with the same input gives the same failure."""
+
+
+class InvalidEvent(PermanentError):
+    """An event breaks the schema or a rule of the session."""
+
+
+class NotAllowed(PermanentError):
+    """The caller may not read or write this resource."""
+
+
+class InvalidInput(PermanentError):
+    """A request other than an event is malformed: filter, import row, subscription."""
+
+
+class RetryableError(BankrollError):
+    """A dependency failed in a way that may heal; try again later."""
+
+
+class SinkUnavailable(RetryableError):
+    """A sink (ClickHouse, Kafka, push service) cannot take writes right now."""

@@ -1,0 +1,263 @@
+"""The session reducer: state = fold(events). The only place that computes a session's money and time.
+
+The same code gives the live state in Redis, the per-session rows in ClickHouse, replays and the tests.
+Arrival order never matters: events are deduplicated by id and by (device, seq) slot, then folded in
+``Event.order_key`` order (device time, device, seq).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from shared.events import (
+    BreakEnded,
+    BreakStarted,
+    ChipsAdded,
+    Event,
+    MoodReported,
+    NoteAdded,
+    SessionEnded,
+    SessionStarted,
+    StackCounted,
+    TiltFeedback,
+)
+
+Status = Literal["pending", "active", "on_break", "ended"]
+
+
+class StackPoint(msgspec.Struct, frozen=True, gc=False):
+    at: datetime
+    stack: int
+    invested: int
+
+
+class Note(msgspec.Struct, frozen=True, gc=False):
+    at: datetime
+    text: str
+    tags: list[str]
+
+
+class Mood(msgspec.Struct, frozen=True, gc=False):
+    at: datetime
+    score: int
+
+
+class SessionState(msgspec.Struct, gc=False):
+    """Everything known about one session after folding its events."""
+
+    session_id: str
+    version: int = 0
+    status: Status = "pending"
+    format: Literal["cash", "tournament"] = "cash"
+    game: str = ""
+    currency: str = ""
+    small_blind: int = 0
+    big_blind: int = 0
+    ante: int = 0
+    location: str = ""
+    table_size: int = 9
+    tags: list[str] = []
+    buy_in: int = 0
+    fee: int = 0
+    bounty: int = 0
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    last_event_at: datetime | None = None
+    utc_offset_minutes: int = 0
+    stack: int | None = None
+    invested: int = 0
+    rebuys: int = 0
+    cash_out: int | None = None
+    place: int | None = None
+    entrants: int | None = None
+    prize: int = 0
+    bounties: int = 0
+    tips: int = 0
+    jackpot: int = 0
+    profit: int = 0
+    break_seconds: int = 0
+    played_seconds: int = 0
+    on_break_since: datetime | None = None
+    last_break_end: datetime | None = None
+    notes: list[Note] = []
+    moods: list[Mood] = []
+    stack_points: list[StackPoint] = []
+    tilt_feedback: list[str] = []
+
+    @property
+    def win_rate_profit(self) -> int:
+        """Profit that counts toward win rate: jackpot and splash-pot money kept out."""
+        return self.profit - self.jackpot
+
+    @property
+    def net_profit(self) -> int:
+        """Profit after tips and session expenses."""
+        return self.profit - self.tips
+
+    @property
+    def hourly(self) -> int | None:
+        """Win rate of this session in minor units per hour (None before a minute is played)."""
+        if self.played_seconds < 60:
+            return None
+        return round(self.win_rate_profit * 3600 / self.played_seconds)
+
+    @property
+    def bb_per_hour(self) -> float | None:
+        """Big blinds won per hour; None for tournaments and sessions under a minute."""
+        hourly = self.hourly
+        if hourly is None or self.big_blind == 0 or self.format != "cash":
+            return None
+        return round(hourly / self.big_blind, 2)
+
+
+def fold(session_id: str, events: Iterable[Event]) -> SessionState:
+    """Fold a session's events, in any order and with duplicates, into its state."""
+    unique: dict[str, Event] = {}
+    seen_ids: set[object] = set()
+    for event in sorted(events, key=lambda e: e.order_key):
+        if event.id in seen_ids or event.slot in unique:
+            continue
+        seen_ids.add(event.id)
+        unique[event.slot] = event
+    state = SessionState(session_id=session_id)
+    for event in unique.values():
+        apply_event(state, event)
+    _close(state)
+    return state
+
+
+def apply_event(state: SessionState, event: Event) -> None:  # noqa: C901 — one arm per event type, each trivial
+    """Apply one event (already in order) to the state in place."""
+    state.version += 1
+    state.last_event_at = event.at
+    data = event.data
+    match data:
+        case SessionStarted():
+            _start(state, event.at, data)
+        case StackCounted(amount=amount):
+            if state.format == "cash" or state.stack is not None:
+                state.stack = amount
+            _point(state, event.at)
+        case ChipsAdded(amount=amount):
+            state.invested += amount
+            state.rebuys += 1
+            if state.stack is not None and state.format == "cash":
+                state.stack += amount
+            _point(state, event.at)
+        case BreakStarted():
+            if state.on_break_since is None and state.status != "ended":
+                state.on_break_since = event.at
+                state.status = "on_break"
+        case BreakEnded():
+            _end_break(state, event.at)
+        case NoteAdded(text=text, tags=tags):
+            state.notes.append(Note(at=event.at, text=text, tags=list(tags)))
+        case MoodReported(score=score):
+            state.moods.append(Mood(at=event.at, score=score))
+        case SessionEnded():
+            _finish(state, event.at, data)
+        case TiltFeedback(response=response):
+            state.tilt_feedback.append(response)
+        case _:
+            pass
+
+
+def _start(state: SessionState, at: datetime, data: SessionStarted) -> None:
+    state.format = data.format
+    state.game = data.game
+    state.currency = data.currency
+    if data.stakes is not None:
+        state.small_blind, state.big_blind, state.ante = data.stakes.small_blind, data.stakes.big_blind, data.stakes.ante
+    state.location = data.location
+    state.table_size = data.table_size
+    state.tags = list(data.tags)
+    state.buy_in, state.fee, state.bounty = data.buy_in, data.fee, data.bounty
+    state.invested += data.buy_in + data.fee
+    state.started_at = at
+    offset = at.utcoffset()
+    state.utc_offset_minutes = int(offset.total_seconds() // 60) if offset else 0
+    if data.format == "cash":
+        state.stack = data.buy_in if state.stack is None else state.stack
+    if state.status == "pending":
+        state.status = "active"
+    _point(state, at)
+
+
+def _end_break(state: SessionState, at: datetime) -> None:
+    if state.on_break_since is None:
+        return
+    state.break_seconds += max(0, int((at - state.on_break_since).total_seconds()))
+    state.on_break_since = None
+    state.last_break_end = at
+    if state.status == "on_break":
+        state.status = "active"
+
+
+def _finish(state: SessionState, at: datetime, data: SessionEnded) -> None:
+    end = data.ended_at or at
+    _end_break(state, end)
+    state.ended_at = end
+    state.status = "ended"
+    state.tips, state.jackpot = data.tips, data.jackpot
+    if state.format == "cash":
+        state.cash_out = data.cash_out if data.cash_out is not None else state.stack
+        state.stack = state.cash_out
+    else:
+        state.place, state.entrants = data.place, data.entrants
+        state.prize, state.bounties = data.prize, data.bounties
+    _point(state, end)
+
+
+def _point(state: SessionState, at: datetime) -> None:
+    if state.format == "cash" and state.stack is not None:
+        state.stack_points.append(StackPoint(at=at, stack=state.stack, invested=state.invested))
+
+
+def _close(state: SessionState) -> None:
+    """Derive money and time totals once all events are applied."""
+    if state.format == "cash":
+        returned = state.cash_out if state.cash_out is not None else state.stack
+        state.profit = (returned or 0) - state.invested if returned is not None else -state.invested
+    else:
+        state.profit = (state.prize + state.bounties - state.invested) if state.status == "ended" else -state.invested
+    end = state.ended_at or state.last_event_at
+    state.played_seconds = played_seconds(state, end) if end is not None else 0
+
+
+def played_seconds(state: SessionState, now: datetime) -> int:
+    """Seconds at the table from the start until ``now`` (or the end), breaks excluded."""
+    if state.started_at is None:
+        return 0
+    end = state.ended_at if state.ended_at is not None else now
+    open_break = int((end - state.on_break_since).total_seconds()) if state.on_break_since is not None else 0
+    return max(0, int((end - state.started_at).total_seconds()) - state.break_seconds - max(0, open_break))
+
+
+class LiveView(msgspec.Struct, frozen=True, gc=False):
+    """What the live screen shows: the state plus figures that depend on the clock."""
+
+    state: SessionState
+    played_seconds: int
+    hourly: int | None
+    bb_per_hour: float | None
+    win_rate_profit: int
+    net_profit: int
+
+
+def live_view(state: SessionState, now: datetime) -> LiveView:
+    """Figures for the live screen at ``now``: a running session keeps accruing time."""
+    seconds = played_seconds(state, now) if state.status != "ended" else state.played_seconds
+    hourly = round(state.win_rate_profit * 3600 / seconds) if seconds >= 60 else None
+    bb = round(hourly / state.big_blind, 2) if hourly is not None and state.big_blind and state.format == "cash" else None
+    return LiveView(
+        state=state,
+        played_seconds=seconds,
+        hourly=hourly,
+        bb_per_hour=bb,
+        win_rate_profit=state.win_rate_profit,
+        net_profit=state.net_profit,
+    )
