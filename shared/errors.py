@@ -1,12 +1,12 @@
 """The one exception tree: permanent errors are the caller's to fix, retryable ones heal by trying again.
 
-    BankrollError
-    ├── PermanentError            (never retried; HTTP 4xx at the API edge, job failure in workers)
-    │   ├── InvalidEvent          an event breaks the schema or a rule; names field, value and rule
-    │   ├── NotAllowed            the caller may not touch this session or resource
-    │   └── InvalidInput          a bad request that is not an event (filters, imports, subscriptions)
-    └── RetryableError            (workers map to arq ``Retry`` with backoff; HTTP 503 at the edge)
-        └── SinkUnavailable       ClickHouse, Kafka, Redis or a push service is down for now
+BankrollError
+├── PermanentError            (never retried; HTTP 4xx at the API edge, job failure in workers)
+│   ├── InvalidEvent          an event breaks the schema or a rule; names field, value and rule
+│   ├── NotAllowed            the caller may not touch this session or resource
+│   └── InvalidInput          a bad request that is not an event (filters, imports, subscriptions)
+└── RetryableError            (workers map to arq ``Retry`` with backoff; HTTP 503 at the edge)
+    └── SinkUnavailable       ClickHouse, Kafka, Redis or a push service is down for now
 """
 
 from __future__ import annotations

@@ -219,9 +219,8 @@ def _check_rules(event: Event) -> None:
         if data.format == "cash" and (data.stakes is None or data.stakes.big_blind == 0):
             raise InvalidEvent("`$.data.stakes.big_blind` must be > 0 for a cash game")
         if data.stakes is not None and data.stakes.small_blind > data.stakes.big_blind:
-            raise InvalidEvent(
-                f"`$.data.stakes.small_blind` {data.stakes.small_blind} is larger than big_blind {data.stakes.big_blind}"
-            )
+            sb, bb = data.stakes.small_blind, data.stakes.big_blind
+            raise InvalidEvent(f"`$.data.stakes.small_blind` {sb} is larger than big_blind {bb}")
     if isinstance(data, SessionEnded) and data.ended_at is not None and data.ended_at > event.at:
         raise InvalidEvent("`$.data.ended_at` is after the event's own time; the real end cannot be in the future")
 

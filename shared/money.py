@@ -24,7 +24,9 @@ _MINOR_DIGITS: dict[str, int] = {
     **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
 }
 
-Amount = Annotated[int, msgspec.Meta(ge=0, le=10**15, description="Money in integer minor units (cents), never negative")]
+Amount = Annotated[
+    int, msgspec.Meta(ge=0, le=10**15, description="Money in integer minor units (cents), never negative")
+]
 SignedAmount = Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15, description="Money in integer minor units")]
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 4217 currency code such as USD")]
 
@@ -65,5 +67,5 @@ def parse_money(text: str, currency: str) -> int:
         raise ValueError(f"amount {text!r} is not a decimal number")
     if len(frac) > digits:
         raise ValueError(f"amount {text!r} has {len(frac)} decimals; {currency} has {digits}")
-    value = int(whole) * 10**digits + (int(frac.ljust(digits, "0")) if digits else 0)
+    value: int = int(whole) * 10**digits + (int(frac.ljust(digits, "0")) if digits else 0)
     return -value if negative else value

@@ -123,8 +123,12 @@ def fold(session_id: str, events: Iterable[Event]) -> SessionState:
             continue
         seen_ids.add(event.id)
         unique[event.slot] = event
-    state = SessionState(session_id=session_id)
-    for event in unique.values():
+    return fold_more(SessionState(session_id=session_id), unique.values())
+
+
+def fold_more(state: SessionState, events: Iterable[Event]) -> SessionState:
+    """Apply events that all come after everything already in ``state`` (the live, in-order case)."""
+    for event in sorted(events, key=lambda e: e.order_key):
         apply_event(state, event)
     _close(state)
     return state
@@ -171,7 +175,11 @@ def _start(state: SessionState, at: datetime, data: SessionStarted) -> None:
     state.game = data.game
     state.currency = data.currency
     if data.stakes is not None:
-        state.small_blind, state.big_blind, state.ante = data.stakes.small_blind, data.stakes.big_blind, data.stakes.ante
+        state.small_blind, state.big_blind, state.ante = (
+            data.stakes.small_blind,
+            data.stakes.big_blind,
+            data.stakes.ante,
+        )
     state.location = data.location
     state.table_size = data.table_size
     state.tags = list(data.tags)
@@ -252,7 +260,11 @@ def live_view(state: SessionState, now: datetime) -> LiveView:
     """Figures for the live screen at ``now``: a running session keeps accruing time."""
     seconds = played_seconds(state, now) if state.status != "ended" else state.played_seconds
     hourly = round(state.win_rate_profit * 3600 / seconds) if seconds >= 60 else None
-    bb = round(hourly / state.big_blind, 2) if hourly is not None and state.big_blind and state.format == "cash" else None
+    bb = (
+        round(hourly / state.big_blind, 2)
+        if hourly is not None and state.big_blind and state.format == "cash"
+        else None
+    )
     return LiveView(
         state=state,
         played_seconds=seconds,

@@ -1,0 +1,95 @@
+"""The app factory: create_app(settings, ...) builds the Litestar app; nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from litestar import Litestar, Request, Response
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
+from redis.asyncio import Redis
+
+from api.deps import DrainKick, ReadinessCheck, provide_kick, provide_principal
+from api.events.controllers import EventController
+from api.health import healthz, readyz
+from api.sessions.controllers import SessionController
+from shared import keys
+from shared.errors import InvalidInput, NotAllowed, PermanentError, RetryableError
+from shared.jobs import serialize_job
+from shared.settings import Settings
+
+Background = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+def _error(status: int) -> Callable[[Request[Any, Any, Any], Exception], Response[dict[str, Any]]]:
+    def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+        return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+
+    return handler
+
+
+def create_app(
+    settings: Settings,
+    *,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    background: Sequence[Background] = (),
+    routes: Sequence[ControllerRouterHandler] = (),
+    state: Mapping[str, Any] | None = None,
+) -> Litestar:
+    """Build the API.
+
+    Args:
+        settings: loaded settings; ``redis_url`` must be set (the composition root starts a private Redis).
+        readiness: named async checks for /readyz beyond Redis.
+        background: context managers entered after Redis is up (the embedded worker, say).
+        routes: extra route handlers from other areas (web screens, stats, push, devices).
+        state: extra objects for handlers, put on ``app.state``.
+    """
+    if not settings.redis_url:
+        raise ValueError("settings.redis_url is unset; the composition root must provide a Redis")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            redis = Redis.from_url(settings.redis_url or "", max_connections=256)
+            stack.push_async_callback(redis.aclose)
+            pool = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""), job_serializer=serialize_job)
+            stack.push_async_callback(pool.aclose)
+
+            async def enqueue_drain() -> None:
+                await pool.enqueue_job("drain", _job_id=keys.DRAIN_JOB)
+
+            async def redis_ready() -> None:
+                await redis.ping()
+
+            app.state.redis = redis
+            app.state.kick = DrainKick(enqueue_drain)
+            app.state.readiness = {"redis": redis_ready, **(readiness or {})}
+            for item in background:
+                await stack.enter_async_context(item(app))
+            yield
+
+    return Litestar(
+        route_handlers=[healthz, readyz, EventController, SessionController, *routes],
+        dependencies={"principal": Provide(provide_principal), "kick": Provide(provide_kick, sync_to_thread=False)},
+        lifespan=[lifespan],
+        state=State({"settings": settings, **(state or {})}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="Poker Bankroll Tracker", version="1", path="/schema"),
+        exception_handlers={
+            InvalidInput: _error(400),
+            NotAllowed: _error(403),
+            PermanentError: _error(400),
+            RetryableError: _error(503),
+        },
+        debug=False,
+    )
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,74 @@
+"""Dependencies every area shares: the Redis client, the caller, the queue kick."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException
+from redis.asyncio import Redis
+
+from api.accounts import Accounts, Principal
+from shared.errors import NotAllowed
+from shared.settings import Settings
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+class DrainKick:
+    """Wakes the workers after accepted events; throttled, because a queued drain already covers later batches."""
+
+    def __init__(self, enqueue: Callable[[], Awaitable[Any]], min_interval_s: float = 0.02) -> None:
+        self._enqueue = enqueue
+        self._min_interval_s = min_interval_s
+        self._last = 0.0
+
+    async def kick(self) -> None:
+        now = time.monotonic()
+        if now - self._last < self._min_interval_s:
+            return
+        self._last = now
+        await self._enqueue()
+
+
+def provide_redis(state: State) -> Redis:
+    redis: Redis = state.redis
+    return redis
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+def provide_kick(state: State) -> DrainKick:
+    kick: DrainKick = state.kick
+    return kick
+
+
+def provide_readiness(state: State) -> Mapping[str, ReadinessCheck]:
+    checks: Mapping[str, ReadinessCheck] = state.readiness
+    return checks
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    """The token from ``Authorization: Bearer …``, or ``?token=`` for EventSource, which cannot set headers."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    token = request.query_params.get("token")
+    if token:
+        return str(token)
+    raise NotAuthorizedException(detail="missing bearer token: send `Authorization: Bearer <token>`")
+
+
+async def provide_principal(request: Request[Any, Any, Any], state: State) -> Principal:
+    token = bearer_token(request)
+    try:
+        return await Accounts(state.redis).authenticate(token)
+    except NotAllowed as exc:
+        raise NotAuthorizedException(detail=str(exc)) from None

@@ -1,0 +1,1 @@
+"""Batched event ingest: POST /api/v1/events."""

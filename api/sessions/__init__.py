@@ -1,0 +1,1 @@
+"""Sessions: live state, the list, the events and the SSE stream."""

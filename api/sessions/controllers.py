@@ -1,0 +1,55 @@
+"""Session routes: list, live state, events and the SSE stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from api.accounts import Principal
+from api.sessions.live import SessionReader, SessionSummary
+from shared.events import Event
+from shared.reducer import LiveView
+
+
+class SessionController(Controller):
+    path = "/api/v1/sessions"
+    tags = ["sessions"]
+
+    @get("/", summary="The caller's sessions, newest first")
+    async def list_sessions(
+        self,
+        state: State,
+        principal: Principal,
+        limit: int = Parameter(default=50, ge=1, le=500),
+        offset: int = Parameter(default=0, ge=0),
+    ) -> list[SessionSummary]:
+        return await SessionReader(state.redis).recent(principal, limit, offset)
+
+    @get("/{session_id:str}", summary="Live state of one session")
+    async def live(self, state: State, principal: Principal, session_id: str) -> LiveView:
+        return await SessionReader(state.redis).live(principal, session_id)
+
+    @get("/{session_id:str}/events", summary="Every accepted event of the session, in reducer order")
+    async def events(self, state: State, principal: Principal, session_id: str) -> list[Event]:
+        return await SessionReader(state.redis).events(principal, session_id)
+
+    @get("/{session_id:str}/stream", summary="Server-sent events: the new live state after each accepted batch")
+    async def stream(self, state: State, principal: Principal, session_id: str) -> ServerSentEvent:
+        reader = SessionReader(state.redis)
+        feed: Any = reader.feed(principal, session_id)
+        first = await feed.__anext__()  # ownership is checked before the 200 goes out
+        return ServerSentEvent(_messages(first, feed), headers={"Cache-Control": "no-store"})
+
+
+async def _messages(first: str | None, rest: Any) -> Any:
+    yield ServerSentEventMessage(data=first, event="state")
+    async for item in rest:
+        yield (
+            ServerSentEventMessage(comment="keepalive")
+            if item is None
+            else ServerSentEventMessage(data=item, event="state")
+        )

@@ -1,0 +1,116 @@
+"""Reading sessions from Redis: the live state, the user's list, the raw events and the SSE feed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import msgspec
+from litestar.exceptions import NotFoundException
+from redis.asyncio import Redis
+
+from api.accounts import Principal
+from api.events.ingest import StoredState
+from shared import keys
+from shared.events import Event, decode_event
+from shared.reducer import LiveView, live_view
+
+_STATE = msgspec.json.Decoder(StoredState)
+_ENC = msgspec.json.Encoder()
+
+
+class SessionSummary(msgspec.Struct, frozen=True, gc=False):
+    session_id: str
+    status: str
+    format: str
+    game: str
+    currency: str
+    small_blind: int
+    big_blind: int
+    location: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    invested: int
+    profit: int
+    played_seconds: int
+    hourly: int | None
+    event_count: int
+
+
+class SessionReader:
+    """Read side of the live sessions; every read checks the caller owns the session."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def _owned(self, principal: Principal, session_id: str) -> None:
+        owner = await self.redis.get(keys.session(session_id, "owner"))
+        if owner is None or owner.decode() != principal.user_id:
+            # Someone else's session answers exactly like a missing one: nothing leaks.
+            raise NotFoundException(detail=f"no session {session_id}")
+
+    async def live(self, principal: Principal, session_id: str) -> LiveView:
+        await self._owned(principal, session_id)
+        raw = await self.redis.get(keys.session(session_id, "state"))
+        if raw is None:
+            raise NotFoundException(detail=f"no session {session_id}")
+        return live_view(_STATE.decode(raw).state, datetime.now(UTC))
+
+    async def recent(self, principal: Principal, limit: int = 50, offset: int = 0) -> list[SessionSummary]:
+        ids = await self.redis.zrevrange(keys.user_sessions(principal.user_id), offset, offset + limit - 1)
+        if not ids:
+            return []
+        raws = await self.redis.mget([keys.session(i.decode(), "state") for i in ids])
+        now = datetime.now(UTC)
+        out = []
+        for raw in raws:
+            if raw is None:
+                continue
+            view = live_view(_STATE.decode(raw).state, now)
+            s = view.state
+            out.append(
+                SessionSummary(
+                    session_id=s.session_id,
+                    status=s.status,
+                    format=s.format,
+                    game=s.game,
+                    currency=s.currency,
+                    small_blind=s.small_blind,
+                    big_blind=s.big_blind,
+                    location=s.location,
+                    started_at=s.started_at,
+                    ended_at=s.ended_at,
+                    invested=s.invested,
+                    profit=s.profit,
+                    played_seconds=view.played_seconds,
+                    hourly=view.hourly,
+                    event_count=s.version,
+                )
+            )
+        return out
+
+    async def events(self, principal: Principal, session_id: str) -> list[Event]:
+        await self._owned(principal, session_id)
+        raws = await self.redis.hvals(keys.session(session_id, "ev"))
+        return sorted((decode_event(r) for r in raws), key=lambda e: e.order_key)
+
+    async def feed(self, principal: Principal, session_id: str, keepalive_s: float = 15.0) -> AsyncIterator[str | None]:
+        """The current state, then the new state after each accepted batch; None asks for a keepalive comment."""
+        await self._owned(principal, session_id)
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(keys.live_channel(session_id))
+        try:
+            yield _ENC.encode(await self.live(principal, session_id)).decode()
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=keepalive_s)
+                if message is None:
+                    yield None
+                    continue
+                state = _STATE.decode(message["data"]).state
+                yield _ENC.encode(live_view(state, datetime.now(UTC))).decode()
+        except asyncio.CancelledError:
+            raise
+        finally:
+            await pubsub.unsubscribe()
+            await pubsub.aclose()

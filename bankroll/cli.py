@@ -1,0 +1,149 @@
+"""The `bankroll` command: serve, worker, user and device management, and the data tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from api.accounts import Accounts
+from bankroll.wiring import build_runtime, make_app, make_worker, with_redis
+from shared.settings import Settings, load_settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    runtime = build_runtime(settings)
+    try:
+        app = make_app(runtime)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False
+        )
+        print(f"Poker Bankroll Tracker on {runtime.settings.base_url}", flush=True)
+        uvicorn.Server(config).run()
+    finally:
+        runtime.close()
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = build_runtime(settings)
+    try:
+        make_worker(runtime, handle_signals=True).run()
+    finally:
+        runtime.close()
+    return 0
+
+
+async def _with_accounts(settings: Settings, action: Callable[[Accounts], Awaitable[int]]) -> int:
+    settings, private = with_redis(settings)
+    redis = Redis.from_url(settings.redis_url or "")
+    try:
+        return await action(Accounts(redis))
+    finally:
+        await redis.aclose()
+        if private is not None:
+            private.stop()
+
+
+def _print_pairing(settings: Settings, code: str) -> None:
+    import qrcode
+
+    link = f"{settings.base_url}/pair#{code}"
+    qr = qrcode.QRCode(border=1)
+    qr.add_data(link)
+    qr.print_ascii(invert=True)
+    print(f"Pairing link (one use, 15 minutes): {link}")
+
+
+def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    async def action(accounts: Accounts) -> int:
+        new = await accounts.add_user(args.name)
+        code = await accounts.create_pairing(new.user_id, "phone")
+        _print_pairing(settings, code)
+        print(f"User {args.name} created. Bearer token (shown once):")
+        print(new.token)
+        return 0
+
+    return asyncio.run(_with_accounts(settings, action))
+
+
+def _device_pair(settings: Settings, args: argparse.Namespace) -> int:
+    async def action(accounts: Accounts) -> int:
+        user_id = await accounts.user_id(args.name)
+        _print_pairing(settings, await accounts.create_pairing(user_id, args.label))
+        return 0
+
+    return asyncio.run(_with_accounts(settings, action))
+
+
+def _device_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def action(accounts: Accounts) -> int:
+        for device in await accounts.devices(await accounts.user_id(args.name)):
+            state = "revoked" if device.revoked_at else "active"
+            print(f"{device.device_id}\t{device.label}\t{state}")
+        return 0
+
+    return asyncio.run(_with_accounts(settings, action))
+
+
+def _device_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    async def action(accounts: Accounts) -> int:
+        device = await accounts.revoke(await accounts.user_id(args.name), args.device_id)
+        print(f"revoked {device.device_id} ({device.label})")
+        return 0
+
+    return asyncio.run(_with_accounts(settings, action))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bankroll", description="Poker Bankroll Tracker")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="API, web app and (by default) the worker in one process").set_defaults(run=_serve)
+    sub.add_parser("worker", help="the arq worker alone (scale-out shape)").set_defaults(run=_worker)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create a user; prints a pairing link and the token on the last line")
+    add.add_argument("name")
+    add.set_defaults(run=_user_add)
+
+    device = sub.add_parser("device", help="manage devices").add_subparsers(dest="device_command", required=True)
+    pair = device.add_parser("pair", help="print a one-time pairing link and QR code for a new device")
+    pair.add_argument("name")
+    pair.add_argument("--label", default="phone")
+    pair.set_defaults(run=_device_pair)
+    dlist = device.add_parser("list", help="list a user's devices")
+    dlist.add_argument("name")
+    dlist.set_defaults(run=_device_list)
+    revoke = device.add_parser("revoke", help="revoke a device token")
+    revoke.add_argument("name")
+    revoke.add_argument("device_id")
+    revoke.set_defaults(run=_device_revoke)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("arq").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    run: Callable[[Settings, Any], int] = args.run
+    try:
+        return run(settings, args)
+    except Exception as exc:
+        from shared.errors import PermanentError
+
+        if isinstance(exc, PermanentError):
+            print(f"bankroll: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

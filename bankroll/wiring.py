@@ -1,0 +1,98 @@
+"""Wiring: build the app and the worker from settings. The only module that imports api, workers and web."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import msgspec
+from arq.worker import Worker
+from litestar import Litestar
+
+from api import create_app
+from api.deps import ReadinessCheck
+from bankroll.redis_server import PrivateRedis
+from shared.settings import Settings
+from workers.clickhouse import Warehouse
+from workers.sinks import ClickHouseSink, KafkaSink, Sink
+from workers.worker import build_worker
+
+log = logging.getLogger("bankroll")
+
+
+@dataclass
+class Runtime:
+    """What one process runs: settings with a Redis URL, the warehouse, the sinks, and a private Redis if any."""
+
+    settings: Settings
+    warehouse: Warehouse
+    sinks: list[Sink]
+    private_redis: PrivateRedis | None = None
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.warehouse.close()
+        if self.private_redis is not None:
+            self.private_redis.stop()
+
+
+def with_redis(settings: Settings) -> tuple[Settings, PrivateRedis | None]:
+    """Use REDIS_URL, or start (or join) the private redis-server under the data directory."""
+    if settings.redis_url:
+        return settings, None
+    private = PrivateRedis(settings.data_dir, settings.redis_appendfsync)
+    started = private.start()
+    return msgspec.structs.replace(settings, redis_url=private.url), private if started else None
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    settings, private = with_redis(settings)
+    warehouse = Warehouse(settings.clickhouse_dsn)
+    sinks: list[Sink] = [ClickHouseSink(warehouse)]
+    readiness: dict[str, ReadinessCheck] = {"clickhouse": warehouse.ping}
+    if settings.kafka_bootstrap_servers:
+        kafka = KafkaSink(settings.kafka_bootstrap_servers, settings.kafka_topic)
+        sinks.append(kafka)
+        readiness["kafka"] = kafka.ping
+    return Runtime(settings=settings, warehouse=warehouse, sinks=sinks, private_redis=private, readiness=readiness)
+
+
+def make_worker(runtime: Runtime, *, handle_signals: bool) -> Worker:
+    async def startup(ctx: dict[str, object]) -> None:
+        await runtime.warehouse.migrate()
+
+    return build_worker(
+        runtime.settings.redis_url or "", runtime.sinks, on_startup=startup, handle_signals=handle_signals
+    )
+
+
+def make_app(runtime: Runtime) -> Litestar:
+    """The API, with the worker embedded when the settings ask for it (the one-box default)."""
+
+    @contextlib.asynccontextmanager
+    async def migrated(app: Litestar) -> AsyncIterator[None]:
+        await runtime.warehouse.migrate()
+        yield
+
+    @contextlib.asynccontextmanager
+    async def embedded_worker(app: Litestar) -> AsyncIterator[None]:
+        worker = make_worker(runtime, handle_signals=False)
+        task = asyncio.create_task(worker.async_run())
+        try:
+            yield
+        finally:
+            await worker.close()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    background = [migrated] + ([embedded_worker] if runtime.settings.embedded_worker else [])
+    return create_app(
+        runtime.settings,
+        readiness=runtime.readiness,
+        background=background,
+        state={"warehouse": runtime.warehouse},
+    )

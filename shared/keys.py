@@ -1,0 +1,45 @@
+"""Redis key names, in one place so the API, the workers and the CLI agree on them."""
+
+from __future__ import annotations
+
+PREFIX = "pbt"
+OUTBOX = f"{PREFIX}:outbox"  # stream of accepted batches, one consumer group per sink
+USERS = f"{PREFIX}:users"  # hash: user name -> user id
+DRAIN_JOB = "drain"  # arq job id: one drain queued at a time
+
+
+def token(token_hash: str) -> str:
+    return f"{PREFIX}:tok:{token_hash}"
+
+
+def devices(user_id: str) -> str:
+    return f"{PREFIX}:u:{user_id}:devices"
+
+
+def user_sessions(user_id: str) -> str:
+    return f"{PREFIX}:u:{user_id}:sessions"
+
+
+def session(stream_key: str, part: str) -> str:
+    """``part`` is one of owner, ev (slot -> event), ids (event id -> slot), ended, state."""
+    return f"{PREFIX}:s:{stream_key}:{part}"
+
+
+def event_id(event_id: str) -> str:
+    return f"{PREFIX}:ev:{event_id}"
+
+
+def live_channel(session_id: str) -> str:
+    return f"{PREFIX}:live:{session_id}"
+
+
+def pairing(code: str) -> str:
+    return f"{PREFIX}:pair:{code}"
+
+
+def push_subscriptions(user_id: str) -> str:
+    return f"{PREFIX}:u:{user_id}:push"
+
+
+def tilt_state(key: str) -> str:
+    return f"{PREFIX}:tilt:{key}"

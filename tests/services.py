@@ -1,0 +1,302 @@
+"""Private Kafka and Redis servers for integration tests and benchmarks, each on a free port in its own directory.
+
+Both are the real thing: Apache Kafka from the Maven Central jars (``ops/kafka/kafka.sh``, single-node KRaft on
+Java 17) and Debian's ``redis-server``. Each can be stopped and started again on the same port and directory, so
+fault tests can take a service away for a while and bring it back with its data.
+
+Exceptions::
+
+    ServiceError(RuntimeError)  — a server did not start or did not answer in time; the message names its log file.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+KAFKA_SCRIPT = REPO_ROOT / "ops" / "kafka" / "kafka.sh"
+KAFKA_JARS = REPO_ROOT / "ops" / "kafka" / "target" / "dependency"
+REDIS_SERVER = Path("/usr/bin/redis-server")
+
+# The first start may format storage and, on a fresh clone, download the jars with Maven.
+_KAFKA_SCRIPT_TIMEOUT_S = 300.0
+
+
+class ServiceError(RuntimeError):
+    """A private server did not start, stop or answer in time."""
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def missing_kafka_tools() -> str | None:
+    """Say what is missing to run the Kafka broker here, or None if nothing is."""
+    if shutil.which("java") is None:
+        return "java is not installed; the Kafka broker needs Java 17"
+    if not any(KAFKA_JARS.glob("kafka_2.13-*.jar")) and shutil.which("mvn") is None:
+        return f"no Kafka jars in {KAFKA_JARS} and no mvn to fetch them"
+    return None
+
+
+def missing_redis_tools() -> str | None:
+    """Say what is missing to run Redis here, or None if nothing is."""
+    if not REDIS_SERVER.is_file():
+        return f"{REDIS_SERVER} is not installed (apt-get install redis-server)"
+    return None
+
+
+class KafkaBroker:
+    """A single-node KRaft Kafka broker run by ``ops/kafka/kafka.sh`` in ``data_dir``."""
+
+    def __init__(self, data_dir: Path, port: int, controller_port: int) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.controller_port = controller_port
+        self._running = False
+
+    @property
+    def bootstrap(self) -> str:
+        """The ``bootstrap_servers`` string for Kafka clients."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        """Where the broker writes its WARN-and-above log."""
+        return self.data_dir / "server.log"
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the broker (formatting storage only the first time) and wait until it answers metadata."""
+        self._script("start", str(self.data_dir), str(self.port), str(self.controller_port))
+        self._running = True
+        self.wait_ready(timeout)
+
+    def stop(self) -> None:
+        """Shut the broker down cleanly; its data stays in ``data_dir``. Does nothing if it is not running."""
+        self._script("stop", str(self.data_dir))
+        self._running = False
+
+    def restart(self) -> None:
+        """Stop the broker and start it again on the same port and data directory."""
+        self.stop()
+        self.start()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until the broker answers a Metadata request listing itself.
+
+        Raises:
+            ServiceError: if it does not within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                if self.port in _kafka_broker_ports("127.0.0.1", self.port):
+                    return
+            except (OSError, struct.error) as exc:
+                last_error = exc
+            time.sleep(0.2)
+        raise ServiceError(
+            f"Kafka on {self.bootstrap} did not answer metadata within {timeout}s ({last_error!r}); see {self.log_file}"
+        )
+
+    def _script(self, *args: str) -> None:
+        result = subprocess.run(
+            ["bash", str(KAFKA_SCRIPT), *args],
+            capture_output=True,
+            text=True,
+            timeout=_KAFKA_SCRIPT_TIMEOUT_S,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ServiceError(f"kafka.sh {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+
+    def _stop_at_exit(self) -> None:
+        if self._running:
+            self.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_kafka(tmp_dir: Path) -> KafkaBroker:
+    """Start a private Kafka broker with its data under ``tmp_dir / "kafka"`` on free ports.
+
+    Args:
+        tmp_dir: A directory this broker may own; it is created if missing.
+
+    Returns:
+        The running broker; call ``stop()`` when done (it is also stopped when the interpreter exits).
+    """
+    broker = KafkaBroker(tmp_dir / "kafka", free_port(), free_port())
+    broker.start()
+    # A crashed or interrupted test run must not leave a JVM behind.
+    atexit.register(broker._stop_at_exit)
+    return broker
+
+
+def _kafka_broker_ports(host: str, port: int, timeout: float = 2.0) -> set[int]:
+    """Ask the broker for Metadata (v1, no topics) and return the ports of the brokers it lists."""
+    client_id = b"bankroll-tests"
+    # Header: api_key 3 (Metadata), api_version 1, correlation_id, client_id; body: an empty topic array.
+    request = struct.pack(">hhih", 3, 1, 1, len(client_id)) + client_id + struct.pack(">i", 0)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(struct.pack(">i", len(request)) + request)
+        (size,) = struct.unpack(">i", _recv_exactly(sock, 4))
+        body = _recv_exactly(sock, size)
+    offset = 4  # correlation_id
+    (count,) = struct.unpack_from(">i", body, offset)
+    offset += 4
+    ports: set[int] = set()
+    for _ in range(count):
+        # node_id int32, host string, port int32, rack nullable string
+        offset += 4
+        (host_len,) = struct.unpack_from(">h", body, offset)
+        offset += 2 + host_len
+        (broker_port,) = struct.unpack_from(">i", body, offset)
+        offset += 4
+        (rack_len,) = struct.unpack_from(">h", body, offset)
+        offset += 2 + max(rack_len, 0)
+        ports.add(broker_port)
+    return ports
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(size - len(chunks))
+        if not chunk:
+            raise ConnectionError("connection closed mid-response")
+        chunks += chunk
+    return bytes(chunks)
+
+
+class RedisServer:
+    """A ``redis-server`` child process on 127.0.0.1 keeping its files (AOF) in ``data_dir``."""
+
+    def __init__(self, data_dir: Path, port: int, appendonly: bool = True) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.appendonly = appendonly
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The ``redis://`` URL of database 0."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def log_file(self) -> Path:
+        """Where redis-server writes its log."""
+        return self.data_dir / "redis.log"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the server (loading its AOF if there is one) and wait until it answers PING."""
+        if self.running:
+            raise ServiceError(f"Redis on port {self.port} is already running")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(REDIS_SERVER),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes" if self.appendonly else "no",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--daemonize", "no",
+            "--logfile", str(self.log_file),
+        ]  # fmt: skip
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until the server answers PING with PONG (not LOADING).
+
+        Raises:
+            ServiceError: if the process exits or does not answer within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise ServiceError(f"redis-server on port {self.port} exited; see {self.log_file}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise ServiceError(f"Redis on port {self.port} did not answer PING within {timeout}s; see {self.log_file}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut down cleanly (SIGTERM: the AOF is flushed). Does nothing if it is not running."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """Crash the server (SIGKILL): writes from the last second may be lost, as in a power cut."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def restart(self) -> None:
+        """Stop (if running) and start again on the same port and directory; the AOF brings the data back."""
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_redis(tmp_dir: Path, appendonly: bool = True) -> RedisServer:
+    """Start a private Redis with its files under ``tmp_dir / "redis"`` on a free port.
+
+    Args:
+        tmp_dir: A directory this server may own; it is created if missing.
+        appendonly: Keep an AOF (fsynced every second) so a restart brings the data back.
+
+    Returns:
+        The running server; call ``stop()`` when done (it is also stopped when the interpreter exits).
+    """
+    server = RedisServer(tmp_dir / "redis", free_port(), appendonly)
+    server.start()
+    atexit.register(server.stop)
+    return server

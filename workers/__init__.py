@@ -1,0 +1,1 @@
+"""arq workers and the sinks they feed: ClickHouse, Kafka, tilt inference, Web Push."""
