@@ -84,6 +84,10 @@ def make_app(runtime: Runtime) -> Litestar:
         try:
             yield
         finally:
+            # Let a running drain finish its ClickHouse call: cancelling a thread mid-insert helps no one.
+            deadline = asyncio.get_running_loop().time() + 10
+            while worker.tasks and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
             await worker.close()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
 
 from api.accounts import Principal
@@ -49,7 +50,13 @@ class EventController(Controller):
     tags = ["events"]
 
     @post("/", status_code=200, summary="Post a batch of events")
-    async def post_events(self, request: Request[Any, Any, Any], state: State, principal: Principal, kick: DrainKick) -> BatchAnswer:
+    async def post_events(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        kick: NamedDependency[DrainKick],
+    ) -> BatchAnswer:
         """Each event is accepted, a duplicate, or rejected with its reason; a bad event rejects only itself."""
         results = await Ingest(state.redis, state.settings.event_id_ttl_days).ingest(
             principal, parse_batch(await request.body())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.accounts import Principal
@@ -23,22 +24,26 @@ class SessionController(Controller):
     async def list_sessions(
         self,
         state: State,
-        principal: Principal,
-        limit: int = Parameter(default=50, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        principal: NamedDependency[Principal],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[SessionSummary]:
         return await SessionReader(state.redis).recent(principal, limit, offset)
 
     @get("/{session_id:str}", summary="Live state of one session")
-    async def live(self, state: State, principal: Principal, session_id: str) -> LiveView:
+    async def live(self, state: State, principal: NamedDependency[Principal], session_id: FromPath[str]) -> LiveView:
         return await SessionReader(state.redis).live(principal, session_id)
 
     @get("/{session_id:str}/events", summary="Every accepted event of the session, in reducer order")
-    async def events(self, state: State, principal: Principal, session_id: str) -> list[Event]:
+    async def events(
+        self, state: State, principal: NamedDependency[Principal], session_id: FromPath[str]
+    ) -> list[Event]:
         return await SessionReader(state.redis).events(principal, session_id)
 
     @get("/{session_id:str}/stream", summary="Server-sent events: the new live state after each accepted batch")
-    async def stream(self, state: State, principal: Principal, session_id: str) -> ServerSentEvent:
+    async def stream(
+        self, state: State, principal: NamedDependency[Principal], session_id: FromPath[str]
+    ) -> ServerSentEvent:
         reader = SessionReader(state.redis)
         feed: Any = reader.feed(principal, session_id)
         first = await feed.__anext__()  # ownership is checked before the 200 goes out

@@ -1,0 +1,51 @@
+# Poker Bankroll Tracker — `make help` lists the targets.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES := redis-server chromium chromium-driver openjdk-17-jre-headless maven
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+system: ## Install the Debian packages the app and its tests use (redis-server, chromium, Java, Maven)
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BIN)/bankroll: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/bankroll ## Create .venv and install the project with its dev tools
+
+kafka-jars: ## Fetch the Apache Kafka broker jars from Maven Central (cached in ops/kafka/target)
+	@bash ops/kafka/kafka.sh fetch
+
+run: system venv ## Run the app at http://127.0.0.1:8000 (private Redis, embedded ClickHouse, in-process worker)
+	$(BIN)/bankroll serve
+
+test: system venv kafka-jars ## Run the whole test suite against real Redis, Kafka, ClickHouse (chDB) and Chromium
+	@$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+bench: system venv kafka-jars ## Measure ingest throughput/latency, lag to ClickHouse, tilt and stats speed
+	$(BIN)/python -m loadtests.bench
+
+lint: venv ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: venv ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv ## mypy --strict
+	$(BIN)/mypy
+
+.PHONY: help system venv kafka-jars run test bench lint fmt typecheck

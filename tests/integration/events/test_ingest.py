@@ -1,0 +1,191 @@
+"""POST /api/v1/events: every event is answered on its own; nothing accepted is lost."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Player
+from tests.factories import SessionScript, played_session
+
+
+async def post(client: AsyncTestClient[Any], player: Player, events: list[dict[str, Any]]) -> dict[str, Any]:
+    response = await client.post("/api/v1/events", json={"events": events}, headers=player.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_played_session_is_accepted_and_folded_into_live_state(
+    client: AsyncTestClient[Any], alice: Player
+) -> None:
+    script, events = played_session()
+    body = await post(client, alice, events)
+    assert body["accepted"] == len(events) and body["rejected"] == 0
+    live = (await client.get(f"/api/v1/sessions/{script.session_id}", headers=alice.headers)).json()
+    assert live["state"]["status"] == "ended"
+    assert live["state"]["invested"] == 40000
+    assert live["state"]["profit"] == 1000
+    # 60 + 30 + 30 + 20 (break) + 1 + 1 + 60 + 58 minutes from start to end, minus the 20-minute break.
+    assert live["played_seconds"] == (260 - 20) * 60
+    assert live["hourly"] == round(1000 * 3600 / ((260 - 20) * 60))
+
+
+async def test_duplicate_event_is_reported_and_not_counted_twice(client: AsyncTestClient[Any], alice: Player) -> None:
+    s = SessionScript()
+    first = [s.start(), s.rebuy(20000)]
+    await post(client, alice, first)
+    again = await post(client, alice, [first[1]])
+    assert again["results"] == [{"index": 0, "status": "duplicate", "id": first[1]["id"]}]
+    live = (await client.get(f"/api/v1/sessions/{s.session_id}", headers=alice.headers)).json()
+    assert live["state"]["invested"] == 40000
+
+
+async def test_out_of_order_arrival_gives_the_same_state_as_in_order(
+    client: AsyncTestClient[Any], alice: Player, bob: Player
+) -> None:
+    script, events = played_session()
+    await post(client, alice, events)
+    shuffled = copy.deepcopy(events)
+    for event in shuffled:
+        event["id"] = str(uuid.uuid4())
+        event["session_id"] = str(uuid.UUID(int=uuid.UUID(script.session_id).int ^ 1))
+    # Bob's phone sends the same session in three late batches, newest first.
+    for chunk in (shuffled[6:], shuffled[3:6], shuffled[:3]):
+        await post(client, bob, chunk)
+    a = (await client.get(f"/api/v1/sessions/{script.session_id}", headers=alice.headers)).json()
+    b = (await client.get(f"/api/v1/sessions/{shuffled[0]['session_id']}", headers=bob.headers)).json()
+    for key in ("profit", "invested", "played_seconds", "break_seconds", "status", "version", "stack"):
+        assert a["state"][key] == b["state"][key], key
+
+
+async def test_a_bad_event_rejects_only_itself(client: AsyncTestClient[Any], alice: Player) -> None:
+    s = SessionScript()
+    good, bad, later = s.start(), s.rebuy(20000), s.stack(30000)
+    bad["data"]["amount"] = 200.5
+    body = await post(client, alice, [good, bad, later])
+    assert [r["status"] for r in body["results"]] == ["accepted", "rejected", "accepted"]
+    assert "Expected `int`, got `float` - at `$.data.amount`" in body["results"][1]["reason"]
+
+
+async def test_each_kind_of_bad_event_gets_a_precise_reason(client: AsyncTestClient[Any], alice: Player) -> None:
+    s = SessionScript()
+    start = s.start()
+    cases: list[tuple[dict[str, Any], str]] = []
+
+    wrong_type = s.stack(1)
+    wrong_type["data"]["amount"] = "lots"
+    cases.append((wrong_type, "Expected `int`, got `str` - at `$.data.amount`"))
+    unknown = s.event("chips.stolen", {})
+    cases.append((unknown, "unknown event type 'chips.stolen'"))
+    negative = s.rebuy(-500)
+    cases.append((negative, "Expected `int` >= 0 - at `$.data.amount`"))
+    seq_zero = s.stack(100)
+    seq_zero["seq"] = 0
+    cases.append((seq_zero, "Expected `int` >= 1 - at `$.seq`"))
+    future = s.stack(100)
+    future["at"] = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    cases.append((future, "ahead of the server clock"))
+    naive = s.stack(100)
+    naive["at"] = "2026-01-01T10:00:00"
+    cases.append((naive, "Expected `datetime` with a timezone component"))
+    bad_currency = SessionScript().start(currency="XYZ")
+    cases.append((bad_currency, "'XYZ' is not an ISO 4217 currency code"))
+    mood = s.mood(9)
+    cases.append((mood, "Expected `int` <= 5 - at `$.data.score`"))
+    not_uuid = s.stack(100)
+    not_uuid["id"] = "abc"
+    cases.append((not_uuid, "Invalid UUID - at `$.id`"))
+
+    body = await post(client, alice, [start] + [event for event, _ in cases])
+    assert body["results"][0]["status"] == "accepted"
+    for result, (_, expected) in zip(body["results"][1:], cases, strict=True):
+        assert result["status"] == "rejected"
+        assert expected in result["reason"], (expected, result["reason"])
+
+
+async def test_seq_reused_with_different_content_is_rejected_and_the_first_kept(
+    client: AsyncTestClient[Any], alice: Player
+) -> None:
+    s = SessionScript()
+    first = [s.start(), s.stack(25000)]
+    await post(client, alice, first)
+    clash = dict(first[1], id=str(uuid.uuid4()), data={"amount": 1})
+    body = await post(client, alice, [clash])
+    assert body["results"][0]["status"] == "rejected"
+    assert "`$.seq` 2 is already taken" in body["results"][0]["reason"]
+    live = (await client.get(f"/api/v1/sessions/{s.session_id}", headers=alice.headers)).json()
+    assert live["state"]["stack"] == 25000
+
+
+async def test_an_id_reused_for_different_content_is_rejected(client: AsyncTestClient[Any], alice: Player) -> None:
+    s = SessionScript()
+    start, stack = s.start(), s.stack(25000)
+    await post(client, alice, [start, stack])
+    body = await post(client, alice, [dict(stack, data={"amount": 99})])
+    assert body["results"][0]["status"] == "rejected"
+    assert "already used for a different event" in body["results"][0]["reason"]
+
+
+async def test_events_after_session_ended_are_refused(client: AsyncTestClient[Any], alice: Player) -> None:
+    s = SessionScript()
+    await post(client, alice, [s.start(), s.end(30000)])
+    body = await post(client, alice, [s.stack(100)])
+    assert body["results"][0]["status"] == "rejected"
+    assert "events after session.ended are refused" in body["results"][0]["reason"]
+
+
+async def test_a_session_of_another_user_cannot_be_written(
+    client: AsyncTestClient[Any], alice: Player, bob: Player
+) -> None:
+    s = SessionScript()
+    await post(client, alice, [s.start()])
+    body = await post(client, bob, [s.stack(1)])
+    assert body["results"][0]["status"] == "rejected"
+    assert "belongs to another user" in body["results"][0]["reason"]
+    assert (await client.get(f"/api/v1/sessions/{s.session_id}", headers=bob.headers)).status_code == 404
+
+
+async def test_a_body_too_large_is_refused_with_413(client: AsyncTestClient[Any], alice: Player) -> None:
+    response = await client.post(
+        "/api/v1/events",
+        content=b'{"events": ["' + b"x" * (10 * 1024 * 1024) + b'"]}',
+        headers={**alice.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+async def test_non_json_is_refused_with_a_clear_400(client: AsyncTestClient[Any], alice: Player) -> None:
+    response = await client.post("/api/v1/events", content=b"hello", headers=alice.headers)
+    assert response.status_code == 400
+    assert "body is not valid JSON" in response.json()["detail"]
+
+
+async def test_more_than_500_events_is_refused(client: AsyncTestClient[Any], alice: Player) -> None:
+    s = SessionScript()
+    response = await client.post(
+        "/api/v1/events", json={"events": [s.stack(1) for _ in range(501)]}, headers=alice.headers
+    )
+    assert response.status_code == 400
+    assert "has 501 events; at most 500" in response.json()["detail"]
+
+
+async def test_missing_or_wrong_token_gets_401(client: AsyncTestClient[Any], alice: Player) -> None:
+    s = SessionScript()
+    missing = await client.post("/api/v1/events", json={"events": [s.start()]})
+    wrong = await client.post("/api/v1/events", json={"events": [s.start()]}, headers={"Authorization": "Bearer x"})
+    assert missing.status_code == 401 and "missing bearer token" in missing.json()["detail"]
+    assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["detail"]
+    assert (await client.get("/api/v1/sessions")).status_code == 401
+
+
+async def test_a_user_lists_only_their_own_sessions(client: AsyncTestClient[Any], alice: Player, bob: Player) -> None:
+    a, b = SessionScript(), SessionScript()
+    await post(client, alice, [a.start()])
+    await post(client, bob, [b.start()])
+    listed = (await client.get("/api/v1/sessions", headers=alice.headers)).json()
+    assert [item["session_id"] for item in listed] == [a.session_id]
