@@ -6,14 +6,16 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from arq import create_pool
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
-from redis.asyncio import Redis
+from redis import exceptions as redis_errors
+from redis.asyncio import ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from api.deps import DrainKick, ReadinessCheck, provide_kick, provide_principal
 from api.events.controllers import EventController
@@ -57,13 +59,21 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            redis = Redis.from_url(settings.redis_url or "", max_connections=256)
+            # One client for reads, writes and the queue; it reconnects on its own after a Redis restart.
+            redis = ArqRedis(
+                connection_pool=ConnectionPool.from_url(
+                    settings.redis_url or "",
+                    retry=Retry(ExponentialBackoff(cap=2, base=0.05), 10),
+                    retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
+                    max_connections=256,
+                ),
+                job_serializer=serialize_job,
+            )
+            stack.push_async_callback(redis.connection_pool.disconnect)
             stack.push_async_callback(redis.aclose)
-            pool = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""), job_serializer=serialize_job)
-            stack.push_async_callback(pool.aclose)
 
             async def enqueue_drain() -> None:
-                await pool.enqueue_job("drain", _job_id=keys.DRAIN_JOB)
+                await redis.enqueue_job("drain", _job_id=keys.DRAIN_JOB)
 
             async def redis_ready() -> None:
                 await redis.ping()

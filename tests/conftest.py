@@ -109,3 +109,17 @@ async def alice(redis: Redis) -> Player:
 @pytest.fixture
 async def bob(redis: Redis) -> Player:
     return await make_player(redis, "bob")
+
+
+async def eventually(probe: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Await ``probe()`` until it returns something truthy; fail with its last value after ``timeout``."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    value = None
+    while asyncio.get_running_loop().time() < deadline:
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s; last value {value!r}")

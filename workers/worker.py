@@ -15,9 +15,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from arq import cron, func
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis
 from arq.worker import Worker
-from redis.asyncio import Redis
+from redis import exceptions as redis_errors
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from shared import keys
 from shared.jobs import deserialize_job, serialize_job
@@ -91,7 +94,16 @@ def build_worker(
     extra_functions: Sequence[Any] = (),
 ) -> Worker:
     """An arq Worker over these sinks; ``bankroll serve`` runs it in-process, ``bankroll worker`` alone."""
-    redis = Redis.from_url(redis_url)
+    redis = ArqRedis(
+        connection_pool=ConnectionPool.from_url(
+            redis_url,
+            retry=Retry(ExponentialBackoff(cap=2, base=0.05), 10),
+            retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
+            max_connections=256,
+        ),
+        job_serializer=serialize_job,
+        job_deserializer=deserialize_job,
+    )
     fanout = Fanout(redis, sinks)
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -103,12 +115,11 @@ def build_worker(
     async def shutdown(ctx: dict[str, Any]) -> None:
         for sink in fanout.sinks:
             await sink.close()
-        await redis.aclose()
 
     return Worker(
         functions=[func(drain_job, name="drain", keep_result=0, timeout=120, max_tries=1000), *extra_functions],
         cron_jobs=[cron(sweep_job, name="sweep", second=set(range(60)), keep_result=0, run_at_startup=True)],
-        redis_settings=RedisSettings.from_dsn(redis_url),
+        redis_pool=redis,
         job_serializer=serialize_job,
         job_deserializer=deserialize_job,
         on_startup=startup,

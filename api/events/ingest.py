@@ -8,18 +8,20 @@ for the fsync window).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Literal
 
 import msgspec
+from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from api.accounts import Principal
 from shared import keys
-from shared.errors import InvalidEvent
+from shared.errors import InvalidEvent, RetryableError
 from shared.events import Event, SessionEnded, SessionStarted, check_not_in_future, decode_event, encode_event
 from shared.outbox import OutboxEntry, encode_entry
 from shared.reducer import SessionState, fold, fold_more
@@ -96,11 +98,17 @@ class Ingest:
     async def _ingest_stream(
         self, principal: Principal, stream: str, indexed: list[tuple[int, Event]]
     ) -> list[EventResult]:
-        while True:
+        for attempt in range(50):
             try:
                 return await self._try_stream(principal, stream, indexed)
             except WatchError:
                 continue  # another device wrote this session meanwhile: decide again on fresh data
+            except redis_errors.ConnectionError:
+                # A watched connection is not retried by the client; the transaction did not run, so run it again.
+                if attempt >= 5:
+                    raise
+                await asyncio.sleep(0.1 * 2**attempt)
+        raise RetryableError(f"session {stream} is written too often at once; try again")
 
     async def _try_stream(  # noqa: C901 — the rule list reads best in one place
         self, principal: Principal, stream: str, indexed: list[tuple[int, Event]]

@@ -448,6 +448,12 @@ def test_guidance_moves_down_below_rule_times_one_minus_h() -> None:
     assert bankroll_guidance(1_250_000, STAKES, current_stake="2/5").action == "stay"  # 25 buy-ins
 
 
+def test_guidance_moves_down_to_the_highest_stake_still_within_the_rule() -> None:
+    # 1,150,000 at 5/10 holds 11.5 buy-ins; 2/5 would hold 23 (short again), 1/2 holds 57.5.
+    result = bankroll_guidance(1_150_000, STAKES, current_stake="5/10")
+    assert (result.action, result.recommended_stake) == ("move_down", "1/2")
+
+
 def test_guidance_without_a_current_stake_picks_the_highest_rolled_stake() -> None:
     result = bankroll_guidance(1_500_000, STAKES)  # exactly 30 buy-ins of 2/5
     assert (result.recommended_stake, result.action) == ("2/5", None)
@@ -618,9 +624,9 @@ def test_risk_of_ruin_falls_as_the_bankroll_grows(bankroll: float, w: float, sig
     assert risk_of_ruin(bankroll * 2, w, sigma) <= risk_of_ruin(bankroll, w, sigma) <= 1.0
 
 
-@given(st.integers(min_value=0, max_value=10**8), st.floats(min_value=0, max_value=0.9))
-def test_guidance_never_flip_flops(balance: int, hysteresis: float) -> None:
+@given(st.integers(min_value=0, max_value=10**8), st.floats(min_value=0, max_value=0.9), st.sampled_from(list(STAKES)))
+def test_guidance_never_flip_flops(balance: int, hysteresis: float, stake: str) -> None:
     # Following the advice once, then asking again with the same balance, must give "stay".
-    first = bankroll_guidance(balance, STAKES, current_stake="2/5", hysteresis=hysteresis)
+    first = bankroll_guidance(balance, STAKES, current_stake=stake, hysteresis=hysteresis)
     again = bankroll_guidance(balance, STAKES, current_stake=first.recommended_stake, hysteresis=hysteresis)
     assert again.action == "stay"

@@ -1,0 +1,308 @@
+"""Tilt features: one incremental path from a player's events to a fixed vector, the same in training and serving.
+
+Per player a ``PlayerHistory`` (baselines from the last sessions, updated when a session ends) and per session a
+``SessionFeatures`` (the reducer's state plus small rolling windows) are updated by ``observe`` one event at a
+time. Both are msgspec Structs so the worker can keep them in Redis between events. Work per event is O(1):
+the windows only hold the last hour, the history only the last ``HISTORY_SIZE`` sessions.
+
+Money and time come from ``shared.reducer.apply_event`` — the one place that computes a session's money.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import datetime, timedelta
+from typing import Final
+
+import msgspec
+
+from shared.events import ChipsAdded, Event, MoodReported, NoteAdded, SessionEnded, SessionStarted
+from shared.reducer import SessionState, apply_event, played_seconds
+
+FEATURE_NAMES: Final[tuple[str, ...]] = (
+    "hours_played",  # at the table, breaks excluded
+    "length_vs_median",  # hours played / the player's median session length
+    "hours_since_break",  # since the last break ended (or the session started)
+    "net_buyins",  # session result in buy-ins (negative: losing)
+    "drawdown_buyins",  # below the session's peak, in buy-ins
+    "loss_30m_sd",  # lost in the last 30 min, in the player's own 30-minute standard deviations
+    "loss_60m_sd",  # lost in the last 60 min, in the player's own one-hour standard deviations
+    "loss_60m_buyins",  # lost in the last 60 min, in buy-ins
+    "session_z",  # session result against the player's own win rate, in own standard deviations
+    "rebuys",  # rebuys and top-ups this session
+    "rebuys_60m",  # rebuys and top-ups in the last hour
+    "minutes_since_rebuy",  # capped at MINUTES_CAP; the cap when there was none
+    "rebuys_vs_typical",  # rebuys this session / the player's typical rebuys per session
+    "stakes_vs_usual",  # big blind / the player's usual big blind
+    "hour_sin",  # local hour of day on the unit circle
+    "hour_cos",
+    "late_night",  # 1 between midnight and 6 am local time
+    "mood_last",  # last reported mood 1–5 (3 when none yet)
+    "mood_drop",  # best mood this session minus the last one
+    "bad_beats_60m",  # notes tagged or worded as a bad beat in the last hour
+    "minutes_since_last_session",  # from the previous session's end to this one's start, capped at a day
+    "last_session_buyins",  # the previous session's result in buy-ins
+    "on_break",  # 1 while on a break
+)
+N_FEATURES: Final = len(FEATURE_NAMES)
+FEATURE_INDEX: Final[dict[str, int]] = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+HISTORY_SIZE: Final = 30  # sessions kept for the baselines
+MINUTES_CAP: Final = 240.0
+DAY_MINUTES: Final = 24 * 60.0
+PRIOR_SD_BB: Final = 80.0  # bb per √hour before a player has history (live NLH; see shared/simulator.py)
+PRIOR_WEIGHT: Final = 5.0  # the prior counts as this many sessions
+_WINDOW: Final = timedelta(minutes=60)
+_BAD_BEAT_TAGS: Final = frozenset({"bad_beat", "bad-beat", "badbeat", "cooler"})
+
+
+class SessionSummary(msgspec.Struct, frozen=True, gc=False):
+    """What a finished session leaves in the history."""
+
+    hours: float
+    big_blind: int
+    result_bb: float
+    rebuys: int
+
+
+class PlayerHistory(msgspec.Struct, gc=False):
+    """A player's own baselines, recomputed from the last sessions each time one ends."""
+
+    sessions: int = 0
+    recent: list[SessionSummary] = []
+    median_hours: float = 4.0
+    usual_big_blind: int = 0
+    bb_per_hour: float = 0.0
+    sd_bb_per_hour: float = PRIOR_SD_BB
+    typical_rebuys: float = 0.5
+    last_ended_at: datetime | None = None
+    last_result_buyins: float = 0.0
+
+
+class NetPoint(msgspec.Struct, frozen=True, gc=False):
+    at: datetime
+    net: int
+
+
+class SessionFeatures(msgspec.Struct, gc=False):
+    """One running session: the reducer's state (with its lists trimmed) and the windows the features need."""
+
+    state: SessionState
+    peak_net: int = 0
+    points: list[NetPoint] = []  # the last hour of results, plus the point just before it
+    rebuy_times: list[datetime] = []  # the last hour
+    last_rebuy_at: datetime | None = None
+    best_mood: int | None = None
+    last_mood: int | None = None
+    bad_beat_times: list[datetime] = []  # the last hour
+    minutes_since_last_session: float = DAY_MINUTES
+    last_session_buyins: float = 0.0
+
+
+class FeatureVector(msgspec.Struct, frozen=True, gc=False):
+    """``FEATURE_NAMES`` values in order."""
+
+    values: tuple[float, ...]
+
+    def __getitem__(self, name: str) -> float:
+        return self.values[FEATURE_INDEX[name]]
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(FEATURE_NAMES, self.values, strict=True))
+
+
+class PlayerFeatures(msgspec.Struct, gc=False):
+    """Everything the features keep for one player: the history and the sessions still running."""
+
+    history: PlayerHistory = msgspec.field(default_factory=PlayerHistory)
+    sessions: dict[str, SessionFeatures] = {}
+
+
+def new_session(session_id: str) -> SessionFeatures:
+    """The state of a session before its first event."""
+    return SessionFeatures(state=SessionState(session_id=session_id))
+
+
+def observe_player(player: PlayerFeatures, event: Event) -> FeatureVector | None:
+    """Route one event to its session's state and observe it; None for events that say nothing about play.
+
+    A session's state is dropped when it ends (its summary is then in the history).
+    """
+    if event.session_id is None or event.type in {"transaction.recorded", "tilt.feedback"}:
+        return None
+    key = str(event.session_id)
+    session = player.sessions.get(key)
+    if session is None:
+        session = player.sessions[key] = new_session(key)
+    vector = observe(player.history, session, event)
+    if session.state.status == "ended":
+        del player.sessions[key]
+    return vector
+
+
+def drop_stale(player: PlayerFeatures, now: datetime, max_age: timedelta = timedelta(hours=24)) -> list[str]:
+    """Forget sessions with no event for ``max_age`` (a forgotten timer); returns their ids."""
+    stale = [
+        key
+        for key, session in player.sessions.items()
+        if session.state.last_event_at is not None and now - session.state.last_event_at > max_age
+    ]
+    for key in stale:
+        del player.sessions[key]
+    return stale
+
+
+def observe(history: PlayerHistory, session: SessionFeatures, event: Event) -> FeatureVector:
+    """Apply one event (in order) to the session's state and return the features right after it.
+
+    When the event ends the session, the features are computed first, then the history learns the session.
+    """
+    state = session.state
+    apply_event(state, event)
+    _trim(state)
+    at = event.at
+    match event.data:
+        case SessionStarted():
+            _start(history, session, at)
+        case ChipsAdded():
+            session.rebuy_times.append(at)
+            session.last_rebuy_at = at
+        case NoteAdded(text=text, tags=tags):
+            if _BAD_BEAT_TAGS.intersection(tags) or "bad beat" in text.lower():
+                session.bad_beat_times.append(at)
+        case MoodReported(score=score):
+            session.best_mood = score if session.best_mood is None else max(session.best_mood, score)
+            session.last_mood = score
+        case _:
+            pass
+    net = _net(state)
+    session.peak_net = max(session.peak_net, net)
+    _slide(session, at, net)
+    vector = _vector(history, session, at, net)
+    if isinstance(event.data, SessionEnded):
+        _learn(history, session, at, net)
+    return vector
+
+
+def buy_in_unit(state: SessionState) -> int:
+    """The money unit of the 'buy-ins' features: the session's first buy-in, or 100 big blinds."""
+    return state.buy_in or 100 * state.big_blind or 1
+
+
+def _trim(state: SessionState) -> None:
+    """The features need only the reducer's totals; keep its growing lists short so the state stays O(1)."""
+    if len(state.stack_points) > 1:
+        state.stack_points = state.stack_points[-1:]
+    if len(state.moods) > 1:
+        state.moods = state.moods[-1:]
+    if state.notes:
+        state.notes = []
+    if len(state.tilt_feedback) > 5:
+        state.tilt_feedback = state.tilt_feedback[-5:]
+
+
+def _start(history: PlayerHistory, session: SessionFeatures, at: datetime) -> None:
+    if history.last_ended_at is not None:
+        gap = (at - history.last_ended_at).total_seconds() / 60
+        session.minutes_since_last_session = min(DAY_MINUTES, max(0.0, gap))
+        session.last_session_buyins = history.last_result_buyins
+    session.peak_net = _net(session.state)
+    session.points = [NetPoint(at, session.peak_net)]
+
+
+def _net(state: SessionState) -> int:
+    if state.format != "cash" or state.stack is None:
+        return 0
+    return state.stack - state.invested
+
+
+def _slide(session: SessionFeatures, at: datetime, net: int) -> None:
+    """Add a point and drop what fell out of the hour, keeping one point before the window as its start value."""
+    cutoff = at - _WINDOW
+    points = session.points
+    points.append(NetPoint(at, net))
+    while len(points) > 1 and points[1].at <= cutoff:
+        points.pop(0)
+    session.rebuy_times = [t for t in session.rebuy_times if t > cutoff]
+    session.bad_beat_times = [t for t in session.bad_beat_times if t > cutoff]
+
+
+def _net_at(session: SessionFeatures, when: datetime) -> int:
+    """The result at ``when``: the last point at or before it (the session's start value if none)."""
+    value = session.points[0].net if session.points else 0
+    for point in session.points:
+        if point.at > when:
+            break
+        value = point.net
+    return value
+
+
+def _vector(history: PlayerHistory, session: SessionFeatures, at: datetime, net: int) -> FeatureVector:
+    state = session.state
+    unit = buy_in_unit(state)
+    big_blind = state.big_blind or 1
+    hours = played_seconds(state, at) / 3600
+    sd = history.sd_bb_per_hour
+    loss_30 = max(0, _net_at(session, at - timedelta(minutes=30)) - net)
+    loss_60 = max(0, _net_at(session, at - _WINDOW) - net)
+    since_break_from = state.last_break_end or state.started_at or at
+    on_break = state.on_break_since is not None
+    since_rebuy = MINUTES_CAP
+    if session.last_rebuy_at is not None:
+        since_rebuy = min(MINUTES_CAP, max(0.0, (at - session.last_rebuy_at).total_seconds() / 60))
+    local = at.hour + at.minute / 60
+    angle = 2 * math.pi * local / 24
+    expected_bb = history.bb_per_hour * hours
+    mood_last = session.last_mood if session.last_mood is not None else 3
+    best_mood = session.best_mood if session.best_mood is not None else mood_last
+    usual_bb = history.usual_big_blind
+    values = (
+        hours,
+        hours / max(history.median_hours, 0.5),
+        0.0 if on_break else max(0.0, (at - since_break_from).total_seconds() / 3600),
+        net / unit,
+        (session.peak_net - net) / unit,
+        loss_30 / big_blind / (sd * math.sqrt(0.5)),
+        loss_60 / big_blind / sd,
+        loss_60 / unit,
+        (net / big_blind - expected_bb) / (sd * math.sqrt(max(hours, 0.25))),
+        float(state.rebuys),
+        float(len(session.rebuy_times)),
+        since_rebuy,
+        state.rebuys / max(history.typical_rebuys, 0.5),
+        state.big_blind / usual_bb if usual_bb and state.big_blind else 1.0,
+        math.sin(angle),
+        math.cos(angle),
+        1.0 if local < 6 else 0.0,
+        float(mood_last),
+        float(best_mood - mood_last),
+        float(len(session.bad_beat_times)),
+        session.minutes_since_last_session,
+        session.last_session_buyins,
+        1.0 if on_break else 0.0,
+    )
+    return FeatureVector(values)
+
+
+def _learn(history: PlayerHistory, session: SessionFeatures, at: datetime, net: int) -> None:
+    """Fold a finished session into the player's baselines."""
+    state = session.state
+    history.sessions += 1
+    history.last_ended_at = state.ended_at or at
+    history.last_result_buyins = net / buy_in_unit(state)
+    hours = played_seconds(state, at) / 3600
+    if state.format != "cash" or state.big_blind <= 0 or hours < 0.05:
+        return
+    summary = SessionSummary(hours, state.big_blind, net / state.big_blind, state.rebuys)
+    history.recent = [*history.recent[-(HISTORY_SIZE - 1) :], summary]
+    recent = history.recent
+    history.median_hours = statistics.median(s.hours for s in recent)
+    history.usual_big_blind = int(statistics.median_low(s.big_blind for s in recent))
+    total_hours = sum(s.hours for s in recent)
+    history.bb_per_hour = sum(s.result_bb for s in recent) / total_hours
+    # Each session's deviation from the player's rate, scaled to one hour, estimates the per-hour variance;
+    # the prior keeps a new player's SD sane.
+    squares = sum((s.result_bb - history.bb_per_hour * s.hours) ** 2 / s.hours for s in recent)
+    history.sd_bb_per_hour = math.sqrt((PRIOR_WEIGHT * PRIOR_SD_BB**2 + squares) / (PRIOR_WEIGHT + len(recent)))
+    history.typical_rebuys = sum(s.rebuys for s in recent) / len(recent)
