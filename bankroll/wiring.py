@@ -14,8 +14,10 @@ from litestar import Litestar
 
 from api import create_app
 from api.deps import ReadinessCheck
+from api.devices import DeviceController
 from bankroll.redis_server import PrivateRedis
 from shared.settings import Settings
+from web import web_routes
 from workers.clickhouse import Warehouse
 from workers.sinks import ClickHouseSink, KafkaSink, Sink
 from workers.worker import build_worker
@@ -98,5 +100,6 @@ def make_app(runtime: Runtime) -> Litestar:
         runtime.settings,
         readiness=runtime.readiness,
         background=background,
+        routes=[DeviceController, *web_routes()],
         state={"warehouse": runtime.warehouse},
     )

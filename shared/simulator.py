@@ -42,8 +42,8 @@ from shared.events import (
     Payload,
     SessionEnded,
     SessionStarted,
-    Stakes,
     StackCounted,
+    Stakes,
     encode_event,
 )
 
@@ -73,7 +73,8 @@ PERSONAS: Final[dict[str, Persona]] = {
     "tilt_prone": Persona("tilt_prone", -3.0, 90.0, 1.8, 0.12, 4.5, 2.5, 3.0, 0.7, 0.35, (0, 1), 19.0, 0.35),
     "chaser": Persona("chaser", -6.0, 95.0, 1.5, 0.1, 5.0, 3.0, 4.0, 0.9, 0.7, (0, 1), 21.0, 0.3),
 }
-_PERSONA_WEIGHTS: Final = (("grinder", 0.3), ("recreational", 0.35), ("tilt_prone", 0.2), ("chaser", 0.15))
+_PERSONA_NAMES: Final = ("grinder", "recreational", "tilt_prone", "chaser")
+_PERSONA_WEIGHTS: Final = (0.3, 0.35, 0.2, 0.15)
 _OFFSETS: Final = ((-8, "USD"), (-7, "USD"), (-5, "USD"), (0, "GBP"), (1, "EUR"), (2, "EUR"))
 _LOCATIONS: Final = ("Bellagio", "Commerce", "Aria", "Hippodrome", "Casino Wien", "Rozvadov", "Home game")
 _CALM_NOTES: Final = ("table is soft", "new player in seat 3, loose", "changed seats", "tight table", "nice pot")
@@ -139,9 +140,8 @@ def simulate(players: int, sessions_per_player: int, seed: int, start: datetime)
     rng = random.Random(seed)
     sim = Simulation()
     per_player: list[list[tuple[str, Event]]] = []
-    names, weights = zip(*_PERSONA_WEIGHTS, strict=True)
     for index in range(players):
-        persona = PERSONAS[rng.choices(names, weights)[0]]
+        persona = PERSONAS[rng.choices(_PERSONA_NAMES, _PERSONA_WEIGHTS)[0]]
         hours, currency = rng.choice(_OFFSETS)
         player = _Player(
             f"{persona.name}-{index:03d}", persona, timezone(timedelta(hours=hours)), currency, rng.choice(_LOCATIONS)

@@ -176,7 +176,7 @@ def observe(history: PlayerHistory, session: SessionFeatures, event: Event) -> F
             session.last_mood = score
         case _:
             pass
-    net = _net(state)
+    net = session_net(state)
     session.peak_net = max(session.peak_net, net)
     _slide(session, at, net)
     vector = _vector(history, session, at, net)
@@ -207,11 +207,12 @@ def _start(history: PlayerHistory, session: SessionFeatures, at: datetime) -> No
         gap = (at - history.last_ended_at).total_seconds() / 60
         session.minutes_since_last_session = min(DAY_MINUTES, max(0.0, gap))
         session.last_session_buyins = history.last_result_buyins
-    session.peak_net = _net(session.state)
+    session.peak_net = session_net(session.state)
     session.points = [NetPoint(at, session.peak_net)]
 
 
-def _net(state: SessionState) -> int:
+def session_net(state: SessionState) -> int:
+    """The session's result so far in minor units (cash: stack minus everything put in; tournaments: 0)."""
     if state.format != "cash" or state.stack is None:
         return 0
     return state.stack - state.invested

@@ -123,3 +123,31 @@ async def eventually(probe: Any, timeout: float = 20.0, interval: float = 0.1) -
             return value
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s; last value {value!r}")
+
+
+class LiveServer(msgspec.Struct):
+    url: str
+
+
+@pytest.fixture
+def live_server(runtime: Runtime, redis: Redis) -> Iterator[LiveServer]:
+    """The app on a real socket (uvicorn in a thread): for SSE, browsers and anything that must stream."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.services import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(make_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    yield LiveServer(url=f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(30)

@@ -121,7 +121,14 @@ async def trim(redis: Redis, sinks: list[Sink]) -> None:
 async def drain_safely(redis: Redis, sink: Sink, consumer: str) -> int | None:
     """Drain one sink; a sink that is down is logged and left for the next sweep."""
     try:
-        return await drain(redis, sink, consumer)
+        try:
+            return await drain(redis, sink, consumer)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # The stream or group vanished (a flushed or replaced Redis): make them again and carry on.
+            await ensure_groups(redis, [sink])
+            return await drain(redis, sink, consumer)
     except SinkUnavailable as exc:
         log.warning("sink %s unavailable, will retry: %s", sink.name, exc)
         return None

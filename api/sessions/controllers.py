@@ -54,7 +54,7 @@ async def _messages(first: str | None, rest: Any) -> Any:
     yield ServerSentEventMessage(data=first, event="state")
     async for item in rest:
         yield (
-            ServerSentEventMessage(comment="keepalive")
+            ServerSentEventMessage(comment="keepalive", data=None)
             if item is None
             else ServerSentEventMessage(data=item, event="state")
         )

@@ -1,0 +1,36 @@
+"""Device routes: POST /api/v1/devices/pair (no auth: the code is the credential), list and revoke."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.params import FromPath, JSONBody
+
+from api.accounts import Principal
+from api.devices.service import DeviceService, DeviceView, Paired, PairRequest
+from shared.errors import InvalidInput, NotAllowed
+
+
+class DeviceController(Controller):
+    path = "/api/v1/devices"
+    tags = ["devices"]
+
+    @post("/pair", status_code=201, summary="Trade a one-time pairing code for a device token")
+    async def pair(self, state: State, data: JSONBody[PairRequest]) -> Paired:
+        try:
+            return await DeviceService(state.redis).pair(data)
+        except NotAllowed as exc:  # an unknown or used code is an authentication failure, not a 403
+            raise NotAuthorizedException(detail=str(exc)) from None
+
+    @get("/", summary="The caller's devices, oldest first")
+    async def list_devices(self, state: State, principal: NamedDependency[Principal]) -> list[DeviceView]:
+        return await DeviceService(state.redis).list(principal)
+
+    @delete("/{device_id:str}", status_code=200, summary="Revoke a device: its token stops working at once")
+    async def revoke(self, state: State, principal: NamedDependency[Principal], device_id: FromPath[str]) -> DeviceView:
+        try:
+            return await DeviceService(state.redis).revoke(principal, device_id)
+        except InvalidInput as exc:  # someone else's device answers like a missing one
+            raise NotFoundException(detail=str(exc)) from None

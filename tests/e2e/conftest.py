@@ -1,0 +1,128 @@
+"""Browser tests: the real app under uvicorn in a thread, driven by headless Debian Chromium through Playwright.
+
+Under CI=true a missing Chromium or Playwright fails the run (``need``); elsewhere those tests are skipped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import uvicorn
+from redis.asyncio import Redis
+
+from api.accounts import Accounts
+from bankroll.wiring import Runtime, make_app
+from shared.settings import load_settings
+from tests.conftest import need
+from tests.services import RedisServer
+from workers.clickhouse import Warehouse
+from workers.sinks import ClickHouseSink
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE = {"width": 360, "height": 640}
+SCREENSHOTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots"
+
+
+def missing_browser() -> str | None:
+    if shutil.which(CHROMIUM) is None:
+        return f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed (pip install -e '.[dev]')"
+    return None
+
+
+class Hits:
+    """Counts the requests the server saw, so an 'offline' test can prove nothing reached it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            self.paths.append(scope["path"])
+        await self.app(scope, receive, send)
+
+
+class LiveServer(msgspec.Struct):
+    url: str
+    hits: Any
+    redis_url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="package")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer, warehouse: Warehouse
+) -> Iterator[LiveServer]:
+    """The whole app (API, embedded worker, web) on a free loopback port, for the e2e package only."""
+    need(missing_browser())
+    port = _free_port()
+    settings = load_settings(
+        {"BANKROLL_DATA_DIR": str(tmp_path_factory.mktemp("e2e")), "REDIS_URL": redis_server.url, "PORT": str(port)}
+    )
+    runtime = Runtime(settings=settings, warehouse=warehouse, sinks=[ClickHouseSink(warehouse)])
+    hits = Hits(make_app(runtime))
+    config = uvicorn.Config(
+        hits, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, name="e2e-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the e2e server did not start")
+        time.sleep(0.05)
+    yield LiveServer(url=f"http://127.0.0.1:{port}", hits=hits, redis_url=redis_server.url)
+    uv.should_exit = True
+    thread.join(timeout=20)
+
+
+@pytest.fixture
+async def accounts(server: LiveServer) -> AsyncIterator[Accounts]:
+    client = Redis.from_url(server.redis_url)
+    yield Accounts(client)
+    await client.aclose()
+
+
+@pytest.fixture
+async def browser_context(tmp_path: Path, server: LiveServer) -> AsyncIterator[Any]:
+    """A phone-sized Chromium with a real profile (an incognito one is never installable)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        context = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=ARGS,
+            viewport=PHONE,
+            device_scale_factor=1,
+            is_mobile=True,
+            has_touch=True,
+            service_workers="allow",
+        )
+        yield context
+        await context.close()
+
+
+async def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -1,0 +1,234 @@
+"""deliver_alert: every device of the player gets the alert; dead subscriptions are deleted, busy ones retried."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from shared import keys
+from shared.push import PushBook, PushSubscription, VapidKeys
+from shared.tilt_policy import Alert, AlertKind, RealityCheck
+from tests.integration.push.browser import FakeBrowser
+from workers.push import (
+    PUSH_JOB,
+    PUSH_ROUNDS,
+    AlertPayload,
+    PushSender,
+    PushServiceUnavailable,
+    RetryPolicy,
+    alert_payload,
+    deliver_alert,
+    install_push,
+    push_alert_job,
+)
+
+USER = "u1"
+FAST = RetryPolicy(base_s=0.01)
+Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+
+
+class DictHashes:
+    """The four Redis hash commands PushBook uses, over a dict — a fake for logic tests only."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, bytes]] = {}
+
+    async def hset(self, name: str, key: str, value: bytes) -> int:
+        self.data.setdefault(name, {})[key] = value
+        return 1
+
+    async def hdel(self, name: str, *fields: str) -> int:
+        table = self.data.get(name, {})
+        return sum(table.pop(f, None) is not None for f in fields)
+
+    async def hgetall(self, name: str) -> dict[bytes, bytes]:
+        return {k.encode(): v for k, v in self.data.get(name, {}).items()}
+
+    async def hexists(self, name: str, key: str) -> bool:
+        return key in self.data.get(name, {})
+
+    async def hlen(self, name: str) -> int:
+        return len(self.data.get(name, {}))
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+def alert(kind: AlertKind = "break_suggestion") -> Alert:
+    reality = RealityCheck(135, -12000, "EUR", -5333, 1000, "urge") if kind == "reality_check" else None
+    return Alert("s1", datetime(2025, 3, 1, 22, 0, tzinfo=UTC), 0.8123, ["3 big losses", "faster play"], kind, reality)
+
+
+def browser_sub(endpoint: str) -> PushSubscription:
+    return msgspec.convert(FakeBrowser().subscription(endpoint), PushSubscription)
+
+
+async def book_with(*endpoints: str) -> PushBook:
+    book = PushBook(DictHashes())
+    for endpoint in endpoints:
+        await book.add(USER, browser_sub(endpoint))
+    return book
+
+
+def by_host(answers: dict[str, list[int]], seen: list[httpx.Request] | None = None) -> Handler:
+    """Answer each host with its next status from the list (the last one repeats)."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        statuses = answers[request.url.host]
+        status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+        return httpx.Response(status, headers={"Retry-After": "2"} if status == 429 else None)
+
+    return handler
+
+
+async def deliver(book: PushBook, handler: Handler, retry: RetryPolicy = FAST) -> Any:
+    vapid = VapidKeys(ec.generate_private_key(ec.SECP256R1()))
+    sleeps = Sleeps()
+    async with PushSender(vapid, "mailto:a@b.invalid", transport=httpx.MockTransport(handler)) as sender:
+        report = await deliver_alert(book, sender, USER, alert_payload(alert()), retry=retry, sleep=sleeps)
+    return report, sleeps.delays
+
+
+async def test_every_subscription_of_the_player_gets_the_alert() -> None:
+    book = await book_with("https://a.push/1", "https://b.push/2")
+    report, _ = await deliver(book, by_host({"a.push": [201], "b.push": [202]}))
+    assert sorted(report.delivered) == ["https://a.push/1", "https://b.push/2"]
+
+
+async def test_a_gone_subscription_is_deleted_and_the_others_still_delivered() -> None:
+    book = await book_with("https://a.push/1", "https://b.push/2", "https://c.push/3")
+    report, _ = await deliver(book, by_host({"a.push": [410], "b.push": [404], "c.push": [201]}))
+    assert sorted(report.gone) == ["https://a.push/1", "https://b.push/2"]
+    assert [s.endpoint for s in await book.list(USER)] == ["https://c.push/3"]
+
+
+async def test_a_busy_service_is_retried_after_its_retry_after_and_then_delivered() -> None:
+    book = await book_with("https://a.push/1")
+    report, delays = await deliver(book, by_host({"a.push": [429, 503, 201]}))
+    assert report.delivered == ["https://a.push/1"]
+    assert delays[0] == 2.0  # Retry-After honoured
+    assert 0 < delays[1] <= 0.02  # then exponential backoff from base_s
+
+
+async def test_a_service_still_busy_after_the_retries_is_reported_pending_and_kept() -> None:
+    book = await book_with("https://a.push/1")
+    report, delays = await deliver(book, by_host({"a.push": [500]}), RetryPolicy(attempts=3, base_s=0.01))
+    assert report.pending == ["https://a.push/1"] and len(delays) == 2
+    assert len(await book.list(USER)) == 1
+    with pytest.raises(PushServiceUnavailable):
+        report.raise_if_pending()
+
+
+async def test_a_retry_after_longer_than_the_wait_limit_is_left_to_the_caller() -> None:
+    book = await book_with("https://a.push/1")
+    report, delays = await deliver(book, by_host({"a.push": [429]}), RetryPolicy(max_wait_s=1.0))
+    assert report.pending == ["https://a.push/1"] and delays == []
+    with pytest.raises(PushServiceUnavailable) as caught:
+        report.raise_if_pending()
+    assert caught.value.retry_after_s == 2.0
+
+
+async def test_a_permanent_failure_is_reported_not_retried_and_the_subscription_kept() -> None:
+    seen: list[httpx.Request] = []
+    book = await book_with("https://a.push/1", "https://b.push/2")
+    report, _ = await deliver(book, by_host({"a.push": [403], "b.push": [201]}, seen))
+    assert report.failed == ["https://a.push/1"] and report.delivered == ["https://b.push/2"]
+    assert len(seen) == 2 and len(await book.list(USER)) == 2
+
+
+async def test_a_stored_subscription_that_cannot_be_encrypted_for_fails_alone() -> None:
+    store = DictHashes()
+    book = PushBook(store)
+    await book.add(USER, browser_sub("https://b.push/2"))
+    broken = {"endpoint": "https://a.push/1", "keys": {"p256dh": "AAAA", "auth": "AAAA"}}
+    store.data[keys.push_subscriptions(USER)]["https://a.push/1"] = json.dumps(broken).encode()
+    report, _ = await deliver(book, by_host({"b.push": [201]}))
+    assert report.failed == ["https://a.push/1"] and report.delivered == ["https://b.push/2"]
+
+
+async def test_a_player_without_subscriptions_gets_an_empty_report() -> None:
+    report, _ = await deliver(await book_with(), by_host({}))
+    assert report.results == []
+
+
+def test_a_break_suggestion_payload_offers_both_answers_and_links_to_the_session() -> None:
+    payload = alert_payload(alert())
+    assert json.loads(json.dumps(payload_dict(payload))) == {
+        "kind": "break_suggestion",
+        "title": "Time for a break?",
+        "body": "Your play shows signs of tilt: 3 big losses; faster play. A few minutes away from the table helps.",
+        "session_id": "s1",
+        "score": 0.812,
+        "reasons": ["3 big losses", "faster play"],
+        "actions": [{"action": "break", "title": "Take a break"}, {"action": "fine", "title": "I'm fine"}],
+        "url": "/app/session/s1",
+    }
+    assert payload.urgency == "high"
+
+
+def test_a_reality_check_payload_shows_time_result_and_hourly() -> None:
+    payload = alert_payload(alert("reality_check"))
+    assert payload.kind == "reality_check" and payload.title == "Reality check"
+    assert payload.body == "2 h 15 min played · net -120.00 EUR · -53.33 EUR/h (usually 10.00 EUR/h)"
+    assert payload.urgency == "normal"
+
+
+def test_alerts_of_one_session_and_kind_share_a_topic_that_fits_rfc_8030() -> None:
+    first, again, other = alert_payload(alert()), alert_payload(alert()), alert_payload(alert("reality_check"))
+    assert first.topic == again.topic != other.topic
+    assert len(first.topic) <= 32
+
+
+def payload_dict(payload: AlertPayload) -> dict[str, Any]:
+    decoded: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(payload))
+    return decoded
+
+
+class Queue:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    async def enqueue_job(self, *args: Any, **kwargs: Any) -> None:
+        self.jobs.append((args, kwargs))
+
+
+async def run_job(book: PushBook, handler: Handler, *args: Any) -> tuple[dict[str, int], Queue]:
+    vapid = VapidKeys(ec.generate_private_key(ec.SECP256R1()))
+    queue = Queue()
+    async with PushSender(vapid, "mailto:a@b.invalid", transport=httpx.MockTransport(handler)) as sender:
+        ctx: dict[str, Any] = {"redis": queue}
+        install_push(ctx, book, sender, RetryPolicy(attempts=1))
+        counts = await push_alert_job(ctx, USER, *args)
+    return counts, queue
+
+
+async def test_the_job_follows_up_on_pending_devices_only_after_their_retry_after() -> None:
+    book = await book_with("https://a.push/1", "https://b.push/2")
+    payload = msgspec.json.encode(alert_payload(alert()))
+    answers = {"a.push": [201], "b.push": [429]}
+    counts, queue = await run_job(book, by_host(answers), payload)
+    assert counts == {"delivered": 1, "gone": 0, "retry": 1, "failed": 0}
+    [(args, kwargs)] = queue.jobs
+    assert args == (PUSH_JOB, USER, payload, ["https://b.push/2"], 2)
+    assert kwargs["_defer_by"] >= 30.0
+
+
+async def test_the_job_gives_up_after_its_last_round() -> None:
+    book = await book_with("https://b.push/2")
+    payload = msgspec.json.encode(alert_payload(alert()))
+    _, queue = await run_job(book, by_host({"b.push": [500]}), payload, None, PUSH_ROUNDS)
+    assert queue.jobs == []

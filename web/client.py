@@ -1,0 +1,128 @@
+"""The screens' HTTP client for the API: the device's token, JSON decoded into shared's types, SSE parsed.
+
+Exceptions::
+
+    ApiError            the API answered an error, or could not be reached
+    └── Unpaired        401: the token is missing, unknown or revoked
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import msgspec
+
+from shared.events import Event, decode_event
+from shared.reducer import LiveView
+
+
+class ApiError(Exception):
+    """The API answered with an error or was unreachable."""
+
+
+class Unpaired(ApiError):
+    """The device token is missing, unknown or revoked."""
+
+
+class SessionRow(msgspec.Struct, frozen=True, gc=False):
+    """One entry of GET /api/v1/sessions (fields the screens use; unknown fields are ignored)."""
+
+    session_id: str
+    status: str
+    format: str
+    game: str
+    currency: str
+    small_blind: int
+    big_blind: int
+    location: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    invested: int
+    profit: int
+    played_seconds: int
+    hourly: int | None
+    event_count: int = 0
+
+
+_ROWS = msgspec.json.Decoder(list[SessionRow])
+_LIVE = msgspec.json.Decoder(LiveView)
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class BankrollClient:
+    """Calls the API as one device. Pass ``transport`` to talk to an app in-process (tests, benchmarks)."""
+
+    def __init__(self, base_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url
+        self.token = token
+        self.transport = transport
+
+    def _client(self, timeout: float | None = 10.0) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            transport=self.transport,
+        )
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        if not self.token:
+            raise Unpaired("this device is not paired")
+        try:
+            async with self._client() as client:
+                response = await client.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"the server is unreachable: {exc}") from exc
+        _check(response)
+        return response.content
+
+    async def sessions(self, limit: int = 100) -> list[SessionRow]:
+        return _ROWS.decode(await self._get("/api/v1/sessions", {"limit": limit}))
+
+    async def live(self, session_id: str) -> LiveView:
+        return _LIVE.decode(await self._get(f"/api/v1/sessions/{session_id}"))
+
+    async def events(self, session_id: str) -> list[Event]:
+        return [
+            decode_event(bytes(raw))
+            for raw in _RAW_LIST.decode(await self._get(f"/api/v1/sessions/{session_id}/events"))
+        ]
+
+    async def stream(self, session_id: str) -> AsyncIterator[LiveView]:
+        """The live state after each accepted batch, from the session's server-sent events."""
+        if not self.token:
+            raise Unpaired("this device is not paired")
+        async with (
+            self._client(timeout=None) as client,
+            client.stream("GET", f"/api/v1/sessions/{session_id}/stream") as response,
+        ):
+            if response.status_code != 200:
+                await response.aread()
+                _check(response)
+            event, data = "", []
+            async for line in response.aiter_lines():
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+                elif not line:
+                    if event == "state" and data:
+                        yield _LIVE.decode("\n".join(data))
+                    event, data = "", []
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code == 401:
+        raise Unpaired("this device is no longer paired; pair this device again")
+    if response.status_code >= 400:
+        try:
+            detail = json.loads(response.content).get("detail", "")
+        except ValueError:
+            detail = response.text[:200]
+        raise ApiError(
+            f"{response.request.method} {response.request.url.path} answered {response.status_code}: {detail}"
+        )

@@ -1,0 +1,1 @@
+"""The screens, one module each: home, live session, session history and session detail."""

@@ -1,0 +1,241 @@
+/* The offline outbox: every tap becomes an event in IndexedDB first, then goes to POST /api/v1/events.
+ *
+ * Shared by the pages (<script>) and the service worker (importScripts), so Background Sync and the pages
+ * run the same rules:
+ *   - an event gets its id (crypto.randomUUID), seq (per session on this device, persisted) and device time
+ *     (RFC 3339 with the local offset) at the tap, in the same transaction that queues it;
+ *   - batches of at most 500 go out oldest first; an entry leaves the outbox only when the server answered
+ *     `accepted` or `duplicate`; a `rejected` one stays, marked with the server's reason, until the player
+ *     dismisses it;
+ *   - 401 keeps the queue and asks to pair again; 5xx, timeouts and network errors retry with backoff.
+ */
+"use strict";
+
+var Outbox = (function () {
+  const DB_NAME = "bankroll";
+  const DB_VERSION = 1;
+  const MAX_BATCH = 500;
+  const TIMEOUT_MS = 15000;
+  let dbPromise = null;
+  let syncing = null;
+
+  function open() {
+    if (dbPromise) return dbPromise;
+    dbPromise = new Promise((resolve, reject) => {
+      const req = indexedDB.open(DB_NAME, DB_VERSION);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        db.createObjectStore("kv");
+        const outbox = db.createObjectStore("outbox", { keyPath: "id" });
+        outbox.createIndex("created", "created");
+        db.createObjectStore("seqs");
+        db.createObjectStore("sessions", { keyPath: "id" });
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    return dbPromise;
+  }
+
+  function done(tx) {
+    return new Promise((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new DOMException("aborted", "AbortError"));
+    });
+  }
+
+  function result(req) {
+    return new Promise((resolve, reject) => {
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+
+  async function get(store, key) {
+    const db = await open();
+    return result(db.transaction(store).objectStore(store).get(key));
+  }
+
+  async function put(store, value, key) {
+    const db = await open();
+    const tx = db.transaction(store, "readwrite");
+    tx.objectStore(store).put(value, key);
+    return done(tx);
+  }
+
+  async function all(store) {
+    const db = await open();
+    return result(db.transaction(store).objectStore(store).getAll());
+  }
+
+  /** RFC 3339 with the device's local offset, e.g. 2026-11-23T21:04:05.120+01:00. */
+  function localTime(date) {
+    const d = date || new Date();
+    const pad = (n, w) => String(Math.abs(n)).padStart(w || 2, "0");
+    const off = -d.getTimezoneOffset();
+    const sign = off >= 0 ? "+" : "-";
+    return (
+      `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:` +
+      `${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}` +
+      `${sign}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`
+    );
+  }
+
+  /** Fold one local event into the device's provisional view of a session (the server's reducer decides). */
+  function applyLocal(s, ev) {
+    const at = Date.parse(ev.at);
+    const d = ev.data;
+    s.last_activity = at;
+    switch (ev.type) {
+      case "session.started":
+        Object.assign(s, {
+          format: d.format, game: d.game, currency: d.currency, buy_in: d.buy_in, stakes: d.stakes || null,
+          location: d.location || "", started_at: at, invested: (s.invested || 0) + d.buy_in + (d.fee || 0),
+          stack: d.format === "cash" ? d.buy_in : null, status: "active", break_ms: 0, points: [[at, d.buy_in]],
+        });
+        break;
+      case "stack.counted":
+        s.stack = d.amount;
+        (s.points = s.points || []).push([at, d.amount]);
+        break;
+      case "chips.added":
+        s.invested = (s.invested || 0) + d.amount;
+        if (s.stack != null && s.format === "cash") s.stack += d.amount;
+        break;
+      case "break.started":
+        s.status = "on_break";
+        s.break_since = at;
+        break;
+      case "break.ended":
+        if (s.break_since) s.break_ms = (s.break_ms || 0) + (at - s.break_since);
+        s.break_since = null;
+        s.status = "active";
+        break;
+      case "session.ended":
+        s.status = "ended";
+        s.ended_at = d.ended_at ? Date.parse(d.ended_at) : at;
+        if (d.cash_out != null) s.stack = d.cash_out;
+        break;
+      default:
+        break;
+    }
+    return s;
+  }
+
+  /**
+   * Record one tap: id, seq and time are fixed now, in one transaction with the queue entry.
+   * Throws a QuotaExceededError when the device is out of storage; nothing already queued is touched.
+   */
+  async function record(sessionId, type, data) {
+    const db = await open();
+    const tx = db.transaction(["outbox", "seqs", "sessions"], "readwrite");
+    const seqs = tx.objectStore("seqs");
+    const sessions = tx.objectStore("sessions");
+    const seq = ((await result(seqs.get(sessionId))) || 0) + 1;
+    const event = { id: crypto.randomUUID(), session_id: sessionId, seq, type, at: localTime(), data: data || {} };
+    seqs.put(seq, sessionId);
+    tx.objectStore("outbox").put({ id: event.id, created: Date.now(), status: "pending", event });
+    const session = (await result(sessions.get(sessionId))) || { id: sessionId };
+    sessions.put(applyLocal(session, event));
+    await done(tx);
+    return event;
+  }
+
+  async function entries() {
+    const db = await open();
+    return result(db.transaction("outbox").objectStore("outbox").index("created").getAll());
+  }
+
+  async function dismiss(id) {
+    const db = await open();
+    const tx = db.transaction("outbox", "readwrite");
+    tx.objectStore("outbox").delete(id);
+    return done(tx);
+  }
+
+  async function status() {
+    const list = await entries();
+    return {
+      pending: list.filter((e) => e.status === "pending").length,
+      rejected: list.filter((e) => e.status === "rejected"),
+      lastSync: (await get("kv", "lastSync")) || null,
+      problem: (await get("kv", "problem")) || null,
+      paired: Boolean(await get("kv", "token")),
+    };
+  }
+
+  async function sendBatch(token, batch) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    try {
+      return await fetch("/api/v1/events", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ events: batch.map((e) => e.event) }),
+        signal: controller.signal,
+        cache: "no-store",
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Apply the server's answer: accepted and duplicate leave the outbox, rejected stay with the reason. */
+  async function settle(batch, answer) {
+    const db = await open();
+    const tx = db.transaction("outbox", "readwrite");
+    const store = tx.objectStore("outbox");
+    for (const r of answer.results) {
+      const entry = batch[r.index];
+      if (!entry) continue;
+      if (r.status === "accepted" || r.status === "duplicate") store.delete(entry.id);
+      else if (r.status === "rejected") store.put({ ...entry, status: "rejected", reason: r.reason || "rejected" });
+    }
+    await done(tx);
+  }
+
+  /**
+   * Send everything pending, in batches of at most 500. Returns "ok", "empty", "unpaired", "auth" or "retry".
+   * Only one sync runs at a time per context; the server's dedupe makes overlap between contexts harmless.
+   */
+  function sync() {
+    if (!syncing) syncing = runSync().finally(() => (syncing = null));
+    return syncing;
+  }
+
+  async function runSync() {
+    const token = await get("kv", "token");
+    if (!token) return "unpaired";
+    let sent = false;
+    for (;;) {
+      const pending = (await entries()).filter((e) => e.status === "pending").slice(0, MAX_BATCH);
+      if (!pending.length) break;
+      let response;
+      try {
+        response = await sendBatch(token, pending);
+      } catch (err) {
+        await put("kv", { kind: "offline", message: "No connection: taps are saved on this phone." }, "problem");
+        return "retry";
+      }
+      if (response.status === 401) {
+        await put("kv", { kind: "auth", message: "This device is no longer paired: pair this device again. " +
+          "Your unsent taps are kept." }, "problem");
+        return "auth";
+      }
+      if (!response.ok) {
+        await put("kv", { kind: "server", message: `Server answered ${response.status}; retrying.` }, "problem");
+        return "retry";
+      }
+      await settle(pending, await response.json());
+      sent = true;
+    }
+    await put("kv", null, "problem");
+    await put("kv", Date.now(), "lastSync");
+    return sent ? "ok" : "empty";
+  }
+
+  return { open, get, put, all, record, entries, dismiss, status, sync, localTime, MAX_BATCH };
+})();
+
+if (typeof self !== "undefined") self.Outbox = Outbox;

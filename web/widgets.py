@@ -1,0 +1,163 @@
+"""Small widgets the screens share: the page frame, figures, money, the stack chart and capture buttons."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from reactpy import html, svg
+from reactpy.core.types import VdomChild, VdomDict
+from reactpy.core.vdom import make_vdom_constructor
+
+from shared.money import minor_digits
+from shared.reducer import StackPoint
+
+# reactpy.svg.text is declared childless (a reactpy 1.1 slip); an SVG <text> needs its words.
+svg_text = make_vdom_constructor("text")
+NAV = (("/app/", "Home"), ("/app/history", "History"), ("/capture", "Capture"))
+
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF ", "INR": "₹"}
+
+
+def money(amount: int | None, currency: str, *, signed: bool = False, whole: bool = False) -> str:
+    """Money for people, short enough for a phone tile: ``$1,234.50``; ``signed`` puts + on gains."""
+    if amount is None:
+        return "–"
+    digits = minor_digits(currency or "USD")
+    units, cents = divmod(abs(amount), 10**digits)
+    text = f"{units:,}" if digits == 0 or (whole and cents == 0) else f"{units:,}.{cents:0{digits}d}"
+    symbol = SYMBOLS.get(currency, f"{currency} ")
+    sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")
+    return f"{sign}{symbol}{text}"
+
+
+def stakes(small_blind: int, big_blind: int, currency: str) -> str:
+    return f"{money(small_blind, currency, whole=True)}/{money(big_blind, currency, whole=True)}"
+
+
+def duration(seconds: int) -> str:
+    hours, rest = divmod(max(0, seconds), 3600)
+    return f"{hours}h {rest // 60:02d}m"
+
+
+def local_time(at: datetime | None, fmt: str = "%a %d %b, %H:%M") -> str:
+    """The time as the device that recorded it saw it (its own offset is kept in the event)."""
+    return at.strftime(fmt) if at is not None else "–"
+
+
+def tone(amount: int | None) -> str:
+    return "" if not amount else ("up" if amount > 0 else "down")
+
+
+def page(title: str, current: str, *children: VdomChild) -> VdomDict:
+    """The frame of every screen: the top bar with navigation, then the screen's content."""
+    links = [
+        html.a({"href": href, "class_name": "on" if href == current else "", "key": href}, label) for href, label in NAV
+    ]
+    return html.div(
+        html.header(
+            {"class_name": "top"},
+            html.a({"class_name": "brand", "href": "/app/"}, "♠ Bankroll"),
+            html.nav({"class_name": "nav", "aria_label": "Screens"}, *links),
+        ),
+        html.main({"class_name": "screen", "data_screen": title}, *children),
+    )
+
+
+def stat(label: str, value: str, css: str = "", testid: str = "") -> VdomDict:
+    return html.div(
+        {"class_name": "stat"},
+        html.span({"class_name": "label"}, label),
+        html.span({"class_name": f"value {css}", "data_testid": testid or label.lower()}, value),
+    )
+
+
+def notice(title: str, text: str, *more: VdomChild) -> VdomDict:
+    return html.section(
+        {"class_name": "card", "role": "status"}, html.h1(title), html.p({"class_name": "muted"}, text), *more
+    )
+
+
+def capture_button(action: str, label: str, session_id: str, css: str = "") -> VdomDict:
+    """A big button that pad.js turns into an event in the outbox (works offline, feedback at the tap)."""
+    return html.button(
+        {
+            "type": "button",
+            "class_name": f"btn big {css}",
+            "data_capture": action,
+            "data_session": session_id,
+            "data_testid": f"live-{action}",
+            "key": action,
+        },
+        label,
+    )
+
+
+def start_button(defaults: dict[str, Any] | None, label: str = "Start a session") -> VdomDict:
+    attributes: dict[str, Any] = {
+        "type": "button",
+        "class_name": "btn big primary",
+        "data_capture": "start",
+        "data_testid": "start-session",
+    }
+    if defaults:
+        attributes["data_defaults"] = json.dumps(defaults)
+    return html.button(attributes, label)
+
+
+def stack_chart(points: Sequence[StackPoint], currency: str, width: int = 360, height: int = 180) -> VdomDict:
+    """Stack (solid) and money invested (dashed) over time, as inline SVG scaled to the card."""
+    if len(points) < 2:
+        return html.p(
+            {"class_name": "muted small", "data_testid": "chart-empty"}, "The chart starts with your second count."
+        )
+    pad_x, pad_y = 8, 18
+    t0 = points[0].at.timestamp()
+    span_t = max(points[-1].at.timestamp() - t0, 1.0)
+    values = [p.stack for p in points] + [p.invested for p in points]
+    low, high = min(values), max(values)
+    span_v = max(high - low, 1)
+
+    def xy(at: datetime, value: int) -> str:
+        x = pad_x + (at.timestamp() - t0) / span_t * (width - 2 * pad_x)
+        y = pad_y + (1 - (value - low) / span_v) * (height - 2 * pad_y)
+        return f"{x:.1f},{y:.1f}"
+
+    # Steps, not slopes: a stack holds its value until the next count.
+    stack, invested = [], []
+    for prev, point in itertools.pairwise(points):
+        stack += [xy(prev.at, prev.stack), xy(point.at, prev.stack)]
+        invested += [xy(prev.at, prev.invested), xy(point.at, prev.invested)]
+    stack.append(xy(points[-1].at, points[-1].stack))
+    invested.append(xy(points[-1].at, points[-1].invested))
+    return svg.svg(
+        {
+            "class_name": "chart",
+            "viewBox": f"0 0 {width} {height}",
+            "role": "img",
+            "data_testid": "chart",
+            "data_points": str(len(points)),
+            "aria_label": f"Stack over time, {len(points)} counts",
+        },
+        svg.line({"class_name": "grid", "x1": "0", "x2": str(width), "y1": str(pad_y), "y2": str(pad_y)}),
+        svg.line(
+            {"class_name": "grid", "x1": "0", "x2": str(width), "y1": str(height - pad_y), "y2": str(height - pad_y)}
+        ),
+        svg.polyline({"class_name": "invested", "points": " ".join(invested)}),
+        svg.polyline({"class_name": "stack", "points": " ".join(stack)}),
+        svg_text({"x": str(pad_x), "y": "13"}, money(high, currency)),
+        svg_text({"x": str(pad_x), "y": str(height - 4)}, money(low, currency)),
+    )
+
+
+def unpaired_help() -> VdomDict:
+    return html.p(
+        {"class_name": "small"},
+        "If this device was never paired or was revoked, run ",
+        html.code("bankroll device pair NAME"),
+        " on the server and open the link on this phone.",
+    )
