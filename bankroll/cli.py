@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 
 from api.accounts import Accounts
@@ -102,6 +105,40 @@ def _device_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_accounts(settings, action))
 
 
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from bankroll import data_tools
+
+    if args.post:
+
+        async def action(accounts: Accounts) -> int:
+            totals = await data_tools.simulate_through_api(
+                accounts.redis, args.post, args.players, args.sessions, args.seed
+            )
+            print(json.dumps(totals))
+            return 0 if totals["rejected"] == 0 else 1
+
+        return asyncio.run(_with_accounts(settings, action))
+    events, labels, count = data_tools.simulate_to_files(Path(args.out), args.players, args.sessions, args.seed)
+    print(f"{count} events -> {events}; ground truth -> {labels}")
+    return 0
+
+
+def _tilt_train(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.tilt.train import train
+
+    card = train(Path(args.out), seed=args.seed, players=args.players, sessions=args.sessions)
+    print(json.dumps(msgspec.to_builtins(card.metrics), indent=2))
+    return 0
+
+
+def _tilt_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from bankroll import data_tools
+
+    for line in data_tools.tilt_replay(Path(args.file), Path(args.model) if args.model else None):
+        print(line)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bankroll", description="Poker Bankroll Tracker")
     sub = p.add_subparsers(dest="command", required=True)
@@ -125,6 +162,26 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("name")
     revoke.add_argument("device_id")
     revoke.set_defaults(run=_device_revoke)
+
+    sim = sub.add_parser("simulate", help="simulated players: JSONL files, or posted through the API with --post")
+    sim.add_argument("--players", type=int, default=8)
+    sim.add_argument("--sessions", type=int, default=20, help="sessions per player")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--out", default="var/simulation", help="folder for events.jsonl and labels.jsonl")
+    sim.add_argument("--post", metavar="URL", help="post through the API at URL (creates users sim-<name>)")
+    sim.set_defaults(run=_simulate)
+
+    tilt = sub.add_parser("tilt", help="the tilt model").add_subparsers(dest="tilt_command", required=True)
+    train = tilt.add_parser("train", help="simulate, train, export tilt.onnx and the model card")
+    train.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "workers" / "tilt_model"))
+    train.add_argument("--seed", type=int, default=7)
+    train.add_argument("--players", type=int, default=240)
+    train.add_argument("--sessions", type=int, default=30)
+    train.set_defaults(run=_tilt_train)
+    replay = tilt.add_parser("replay", help="run a JSONL file through the serving path; one JSON line per alert")
+    replay.add_argument("file")
+    replay.add_argument("--model", help="an .onnx file other than the shipped one")
+    replay.set_defaults(run=_tilt_replay)
     return p
 
 

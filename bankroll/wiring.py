@@ -7,8 +7,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import msgspec
+from arq import func
 from arq.worker import Worker
 from litestar import Litestar
 
@@ -16,10 +19,13 @@ from api import create_app
 from api.deps import ReadinessCheck
 from api.devices import DeviceController
 from bankroll.redis_server import PrivateRedis
+from shared.push import PushBook, load_or_create_vapid
 from shared.settings import Settings
 from web import web_routes
 from workers.clickhouse import Warehouse
+from workers.push import PUSH_JOB, PushSender, install_push, push_alert_job
 from workers.sinks import ClickHouseSink, KafkaSink, Sink
+from workers.tilt.sink import TiltSink
 from workers.worker import build_worker
 
 log = logging.getLogger("bankroll")
@@ -59,15 +65,33 @@ def build_runtime(settings: Settings) -> Runtime:
         kafka = KafkaSink(settings.kafka_bootstrap_servers, settings.kafka_topic)
         sinks.append(kafka)
         readiness["kafka"] = kafka.ping
+    tilt = TiltSink(Path(settings.tilt_model_path) if settings.tilt_model_path else None)
+    sinks.append(tilt)
+    readiness["tilt_model"] = tilt.ping
     return Runtime(settings=settings, warehouse=warehouse, sinks=sinks, private_redis=private, readiness=readiness)
 
 
 def make_worker(runtime: Runtime, *, handle_signals: bool) -> Worker:
-    async def startup(ctx: dict[str, object]) -> None:
+    async def startup(ctx: dict[str, Any]) -> None:
         await runtime.warehouse.migrate()
+        for sink in runtime.sinks:
+            if isinstance(sink, TiltSink):
+                sink.bind(ctx["redis"])
+        vapid = load_or_create_vapid(runtime.settings.data_dir)
+        install_push(ctx, PushBook(ctx["redis"]), PushSender.from_settings(vapid, runtime.settings))
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        sender = ctx.get("push_sender")
+        if sender is not None:
+            await sender.aclose()
 
     return build_worker(
-        runtime.settings.redis_url or "", runtime.sinks, on_startup=startup, handle_signals=handle_signals
+        runtime.settings.redis_url or "",
+        runtime.sinks,
+        on_startup=startup,
+        on_shutdown=shutdown,
+        handle_signals=handle_signals,
+        extra_functions=[func(push_alert_job, name=PUSH_JOB, keep_result=0, timeout=120, max_tries=3)],
     )
 
 
@@ -88,7 +112,7 @@ def make_app(runtime: Runtime) -> Litestar:
         finally:
             # Let a running drain finish its ClickHouse call: cancelling a thread mid-insert helps no one.
             deadline = asyncio.get_running_loop().time() + 10
-            while worker.tasks and asyncio.get_running_loop().time() < deadline:
+            while worker.tasks and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110 — arq exposes no event
                 await asyncio.sleep(0.05)
             await worker.close()
             task.cancel()

@@ -43,3 +43,8 @@ def push_subscriptions(user_id: str) -> str:
 
 def tilt_state(key: str) -> str:
     return f"{PREFIX}:tilt:{key}"
+
+
+def alerts(user_id: str) -> str:
+    """List of the user's latest tilt alerts, newest first (JSON)."""
+    return f"{PREFIX}:u:{user_id}:alerts"

@@ -111,7 +111,7 @@ async def bob(redis: Redis) -> Player:
     return await make_player(redis, "bob")
 
 
-async def eventually(probe: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
+async def eventually(probe: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:  # noqa: ASYNC109
     """Await ``probe()`` until it returns something truthy; fail with its last value after ``timeout``."""
     import asyncio
 

@@ -90,6 +90,7 @@ def build_worker(
     sinks: Sequence[Sink],
     *,
     on_startup: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     handle_signals: bool = True,
     extra_functions: Sequence[Any] = (),
 ) -> Worker:
@@ -113,6 +114,8 @@ def build_worker(
             await on_startup(ctx)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if on_shutdown is not None:
+            await on_shutdown(ctx)
         for sink in fanout.sinks:
             await sink.close()
 
