@@ -48,3 +48,8 @@ def tilt_state(key: str) -> str:
 def alerts(user_id: str) -> str:
     """List of the user's latest tilt alerts, newest first (JSON)."""
     return f"{PREFIX}:u:{user_id}:alerts"
+
+
+def lag_samples(sink: str) -> str:
+    """Recent acceptance-to-sink lags in ms for one sink, newest first (an operations metric)."""
+    return f"{PREFIX}:metrics:lag:{sink}"

@@ -64,10 +64,24 @@ async def drain(redis: Redis, sink: Sink, consumer: str, budget_s: float = 20.0)
         ids, entries = _decode(batch)
         await sink.write(entries)
         await redis.xack(keys.OUTBOX, group(sink), *ids)
+        await _record_lag(redis, sink, ids)
         delivered += sum(len(e.events) for e in entries)
         batch = []
         if time.monotonic() > deadline:
             return delivered
+
+
+LAG_SAMPLES = 10_000
+
+
+async def _record_lag(redis: Redis, sink: Sink, ids: list[bytes]) -> None:
+    """Milliseconds from acceptance (the stream id is the XADD time) to the sink having the entry."""
+    now_ms = int(time.time() * 1000)
+    lags = [now_ms - int(i.split(b"-")[0]) for i in ids]
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.lpush(keys.lag_samples(sink.name), *lags)
+        pipe.ltrim(keys.lag_samples(sink.name), 0, LAG_SAMPLES - 1)
+        await pipe.execute()
 
 
 async def backlog(redis: Redis, sinks: list[Sink]) -> dict[str, int]:

@@ -241,7 +241,7 @@ async def test_a_forgotten_timer_asks_still_playing_and_records_the_real_end(
     await page.wait_for_selector("[data-testid=sync][data-pending='0']")
     # Ten hours later nothing was recorded for hours: the phone asks instead of counting those hours.
     await page.clock.set_system_time(now)
-    await page.evaluate("Pad.checkForgotten()")
+    await page.evaluate("() => { Pad.checkForgotten(); }")  # not awaited: it waits for the answer
     await page.wait_for_selector("dialog[open] h2:has-text('Still playing?')")
     await shot(page, "still-playing")
     await page.click("dialog[open] [data-testid=dialog-ok]")

@@ -64,10 +64,11 @@ var Pad = (function () {
   }
 
   /** A modal form; resolves with the form's values, or null when cancelled. */
-  function ask(title, fields, submitLabel) {
+  function ask(title, fields, submitLabel, cancelLabel) {
     return new Promise((resolve) => {
       const form = el("form", { method: "dialog", class: "sheet" }, el("h2", {}, title), ...fields);
-      const cancel = el("button", { type: "button", class: "btn ghost", value: "cancel" }, "Cancel");
+      const cancel = el("button", { type: "button", class: "btn ghost", value: "cancel" },
+        cancelLabel || "Cancel");
       const ok = el("button", { type: "submit", class: "btn primary", value: "ok", "data-testid": "dialog-ok" },
         submitLabel || "Save");
       form.append(el("div", { class: "row" }, cancel, ok));
@@ -323,7 +324,7 @@ var Pad = (function () {
     if (!s) return;
     const v = await ask("Still playing?", [el("p", {}, `Your ${s.game || ""} session started ` +
       `${new Date(s.started_at).toLocaleString()} and nothing was recorded for ` +
-      `${Math.round((Date.now() - s.last_activity) / HOUR)} h.`)], "No, I stopped");
+      `${Math.round((Date.now() - s.last_activity) / HOUR)} h.`)], "No, I stopped", "Yes, still playing");
     if (!v) {
       s.snooze = Date.now() + HOUR;
       await Outbox.put("sessions", s);

@@ -1,0 +1,159 @@
+"""Statistics for one player: finished sessions read from ClickHouse, figures computed by shared.stats."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import median
+from typing import Final, Literal
+
+import msgspec
+
+from api.stats.warehouse import Rows, StatsQuery, ended_sessions, transactions
+from shared import stats
+from shared.errors import InvalidInput
+from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, SessionRow, Summary
+
+# A cash buy-in is counted as 100 big blinds, the usual full buy-in of a no-limit game.
+BIG_BLINDS_PER_BUY_IN: Final = 100
+BUY_IN_RULES: Final = ("standard", "usual")
+# Below this chance a drawdown is called unusual: 1 in 20, the usual significance line.
+UNUSUAL: Final = 0.05
+
+Verdict = Literal["no downswing", "normal", "unusual", "unknown"]
+
+
+class DrawdownReport(msgspec.Struct, frozen=True, gc=False):
+    """Is this downswing normal? The current drawdown against what the player's own w and σ predict."""
+
+    currency: str | None
+    current: int
+    current_sessions: int
+    current_hours: float
+    deepest: int
+    hourly: int | None
+    sd_per_hour: int | None
+    probability: float | None
+    balance: int
+    risk_of_ruin: float | None
+    verdict: Verdict
+
+
+class StatsService:
+    """Every statistic of one user, over the filters of a ``StatsQuery``."""
+
+    def __init__(self, rows: Rows, user_id: str) -> None:
+        self.rows = rows
+        self.user_id = user_id
+
+    async def sessions(self, query: StatsQuery) -> list[SessionRow]:
+        """Finished sessions in one currency: the asked one, or the only one the player has in the selection.
+
+        Raises:
+            InvalidInput: no ``currency`` was given and the selected sessions are in several.
+        """
+        found = await ended_sessions(self.rows, self.user_id, query)
+        if query.currency is None:
+            currencies = sorted({r.currency for r in found})
+            if len(currencies) > 1:
+                raise InvalidInput(
+                    f"`currency` is missing and the sessions are in {', '.join(currencies)}; "
+                    "statistics never add two currencies, so pass ?currency= with one of them"
+                )
+        return found
+
+    async def summary(self, query: StatsQuery) -> Summary:
+        return stats.summary(await self.sessions(query))
+
+    async def breakdown(self, query: StatsQuery, by: str) -> dict[str, Summary]:
+        if by not in stats.BREAKDOWNS:  # checked before the query, so a typo costs no warehouse call
+            raise InvalidInput(f"`by` {by!r} is not a breakdown; allowed: {', '.join(stats.BREAKDOWNS)}")
+        return stats.breakdown(await self.sessions(query), by, query.day_starts_at)
+
+    async def calendar(self, query: StatsQuery) -> list[CalendarDay]:
+        return stats.calendar(await self.sessions(query), query.day_starts_at)
+
+    async def bankroll(self, currency: str | None) -> dict[str, list[BankrollPoint]]:
+        """Balance after every session (net profit) and transaction, per currency, over the whole history."""
+        query = StatsQuery.parse(currency=currency)
+        rows = await ended_sessions(self.rows, self.user_id, query)
+        return stats.bankroll_curve(rows, await transactions(self.rows, self.user_id, currency))
+
+    async def balance(self, currency: str | None) -> int:
+        if currency is None:
+            return 0
+        curve = (await self.bankroll(currency)).get(currency, [])
+        return curve[-1].balance if curve else 0
+
+    async def guidance(
+        self,
+        query: StatsQuery,
+        *,
+        rule: float,
+        current_stake: str | None,
+        target_risk: float | None,
+        hysteresis: float,
+        buy_in: str,
+    ) -> BankrollGuidance:
+        """Stake advice for the bankroll of the currency, with w and σ measured over the selected sessions."""
+        if buy_in not in BUY_IN_RULES:
+            raise InvalidInput(f"`buy_in` {buy_in!r} is not a buy-in rule; allowed: {', '.join(BUY_IN_RULES)}")
+        rows = await self.sessions(query)
+        figures = stats.summary(rows)
+        return stats.bankroll_guidance(
+            await self.balance(query.currency or figures.currency),
+            buy_ins_by_stake(rows, usual=buy_in == "usual"),
+            rule,
+            current_stake,
+            hysteresis,
+            win_rate=figures.hourly,
+            sigma=figures.sd_per_hour,
+            target_risk=target_risk,
+        )
+
+    async def drawdown(self, query: StatsQuery) -> DrawdownReport:
+        """The current drawdown, the chance of one at least this deep, and the risk of ruin of the balance."""
+        figures = stats.summary(await self.sessions(query))
+        swings = figures.downswings
+        w, sigma = figures.hourly, figures.sd_per_hour
+        balance = await self.balance(query.currency or figures.currency)
+        probability = ruin = None
+        if w is not None and sigma is not None:
+            probability = stats.drawdown_probability(swings.current, w, sigma)
+            ruin = stats.risk_of_ruin(balance, w, sigma)
+        verdict: Verdict = (
+            "no downswing"
+            if swings.current == 0
+            else "unknown"
+            if probability is None
+            else "normal"
+            if probability >= UNUSUAL
+            else "unusual"
+        )
+        return DrawdownReport(
+            currency=figures.currency,
+            current=swings.current,
+            current_sessions=swings.current_sessions,
+            current_hours=swings.current_hours,
+            deepest=swings.deepest,
+            hourly=w,
+            sd_per_hour=sigma,
+            probability=probability,
+            balance=balance,
+            risk_of_ruin=ruin,
+            verdict=verdict,
+        )
+
+
+def buy_ins_by_stake(rows: list[SessionRow], *, usual: bool = False) -> dict[str, int]:
+    """One buy-in per stake played: 100 big blinds for cash (or the player's median buy-in with ``usual``),
+    buy-in plus fee for a tournament."""
+    seen: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        label = stats.stake_label(row)
+        if row.format == "tournament":
+            seen[label].append(row.buy_in + row.fee)
+        elif usual:
+            seen[label].append(row.buy_in)
+        else:
+            seen[label].append(BIG_BLINDS_PER_BUY_IN * row.big_blind)
+    return {label: round(median(amounts)) for label, amounts in seen.items() if median(amounts) > 0}

@@ -1,0 +1,148 @@
+"""Reading the warehouse for statistics: the query interface the API needs, and finished sessions as SessionRow."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, Final, Protocol
+
+import msgspec
+
+from shared.errors import InvalidInput
+from shared.money import is_currency
+from shared.stats import SessionRow, TransactionRow
+
+FORMATS: Final = ("cash", "tournament")
+
+
+class Rows(Protocol):
+    """What the API needs from ClickHouse (``workers.clickhouse.Warehouse`` is one); the API never imports workers."""
+
+    async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one SELECT with bound parameters; the rows as tuples."""
+        ...
+
+
+class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """The filters every statistics endpoint shares, already checked."""
+
+    currency: str | None = None
+    start: date | None = None
+    end: date | None = None
+    format: str | None = None
+    tags: tuple[str, ...] = ()
+    day_starts_at: int = 0
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        currency: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        format: str | None = None,
+        tags: list[str] | None = None,
+        day_starts_at: int = 0,
+    ) -> StatsQuery:
+        """Check the query parameters; each bad one raises InvalidInput naming the parameter, the value and the rule."""
+        if currency is not None and not is_currency(currency):
+            raise InvalidInput(f"`currency` {currency!r} is not an ISO 4217 currency code such as USD")
+        if format is not None and format not in FORMATS:
+            raise InvalidInput(f"`format` {format!r} is not a format; allowed: {', '.join(FORMATS)}")
+        if not 0 <= day_starts_at <= 23:
+            raise InvalidInput(f"`day_starts_at` {day_starts_at} must be an hour from 0 to 23")
+        first, last = _date("from", start), _date("to", end)
+        if first is not None and last is not None and first > last:
+            raise InvalidInput(f"`from` {first} is after `to` {last}; the date range must run forward")
+        split = tuple(sorted({t.strip() for item in tags or [] for t in item.split(",") if t.strip()}))
+        return cls(currency=currency, start=first, end=last, format=format, tags=split, day_starts_at=day_starts_at)
+
+
+def _date(name: str, value: str | None) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"`{name}` {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+# Only the columns SessionRow needs, in its field order; FINAL keeps the newest version of each session, and the
+# status filter runs after FINAL (ClickHouse does not move non-key conditions of a FINAL query to PREWHERE).
+_SESSION_SQL: Final = """
+SELECT session_id, format, game, currency, small_blind, big_blind, location, started_at, ended_at, utc_offset_min,
+       played_seconds, invested, profit, win_rate_profit, net_profit, buy_in, fee, place, entrants, prize, bounties,
+       tags
+FROM sessions FINAL
+WHERE user_id = {user:String} AND status = 'ended'
+"""
+
+
+async def ended_sessions(rows: Rows, user_id: str, query: StatsQuery) -> list[SessionRow]:
+    """The user's finished sessions that pass the filters, filtered in SQL.
+
+    The date range applies to the playing day: the local start date, moved back a day for sessions that start
+    before ``day_starts_at``.
+    """
+    sql = [_SESSION_SQL]
+    params: dict[str, Any] = {"user": user_id}
+    if query.currency is not None:
+        sql.append("AND currency = {currency:String}")
+        params["currency"] = query.currency
+    if query.format is not None:
+        sql.append("AND format = {format:String}")
+        params["format"] = query.format
+    if query.tags:
+        sql.append("AND hasAll(tags, {tags:Array(String)})")
+        params["tags"] = list(query.tags)
+    if query.start is not None or query.end is not None:
+        day = "toDate(started_at + toIntervalMinute(utc_offset_min) - toIntervalHour({day_start:UInt8}))"
+        params["day_start"] = query.day_starts_at
+        if query.start is not None:
+            sql.append(f"AND {day} >= {{start:Date}}")
+            params["start"] = query.start
+        if query.end is not None:
+            sql.append(f"AND {day} <= {{end:Date}}")
+            params["end"] = query.end
+    return [_session(r) for r in await rows.query("\n".join(sql), params)]
+
+
+def _session(r: tuple[Any, ...]) -> SessionRow:
+    # clickhouse-connect returns DateTime64(3, 'UTC') as naive UTC datetimes.
+    return SessionRow(
+        session_id=r[0],
+        format=r[1],
+        game=r[2],
+        currency=r[3],
+        small_blind=r[4],
+        big_blind=r[5],
+        location=r[6],
+        started_at=r[7].replace(tzinfo=UTC),
+        ended_at=r[8].replace(tzinfo=UTC),
+        utc_offset_minutes=r[9],
+        played_seconds=r[10],
+        invested=r[11],
+        profit=r[12],
+        win_rate_profit=r[13],
+        net_profit=r[14],
+        buy_in=r[15],
+        fee=r[16],
+        place=r[17],
+        entrants=r[18],
+        prize=r[19],
+        bounties=r[20],
+        tags=r[21],
+    )
+
+
+async def transactions(rows: Rows, user_id: str, currency: str | None) -> list[TransactionRow]:
+    """The user's deposits, withdrawals and expenses, in one currency or all."""
+    sql = "SELECT at, kind, amount, currency FROM transactions FINAL WHERE user_id = {user:String}"
+    params: dict[str, Any] = {"user": user_id}
+    if currency is not None:
+        sql += " AND currency = {currency:String}"
+        params["currency"] = currency
+    return [TransactionRow(at=_utc(r[0]), kind=r[1], amount=r[2], currency=r[3]) for r in await rows.query(sql, params)]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)

@@ -1,0 +1,190 @@
+"""`make bench`: ingest throughput and latency, lag to ClickHouse, tilt step latency, then the stats benchmark.
+
+Runs `bankroll serve` (embedded ClickHouse, in-process worker, private Redis) as a separate process on a free
+port and drives it from this process with concurrent players posting 50-event batches. Prints a table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+
+from tests.services import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+BATCH = 50
+PLAYERS = int(os.environ.get("BENCH_PLAYERS", "48"))
+DURATION_S = float(os.environ.get("BENCH_SECONDS", "20"))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def batches_for(session_id: str, start: datetime) -> Any:
+    """An endless cash session: a start, then stack counts, rebuys, notes and moods, 50 events a batch."""
+    seq = 0
+    clock = start
+    while True:
+        events = []
+        for _ in range(BATCH):
+            seq += 1
+            clock += timedelta(seconds=1)
+            if seq == 1:
+                kind, data = "session.started", {
+                    "format": "cash", "game": "NLH", "stakes": {"small_blind": 100, "big_blind": 200},
+                    "currency": "USD", "buy_in": 20000, "location": "Bench",
+                }  # fmt: skip
+            elif seq % 10 == 0:
+                kind, data = "chips.added", {"amount": 20000, "kind": "rebuy"}
+            elif seq % 7 == 0:
+                kind, data = "mood.reported", {"score": 1 + seq % 5}
+            else:
+                kind, data = "stack.counted", {"amount": 15000 + (seq * 37) % 20000}
+            events.append(
+                {"id": str(uuid.uuid4()), "session_id": session_id, "seq": seq, "type": kind,
+                 "at": clock.isoformat(), "data": data}
+            )  # fmt: skip
+        yield json.dumps({"events": events}).encode()
+
+
+async def player(client: httpx.AsyncClient, token: str, deadline: float, latencies: list[float]) -> int:
+    accepted = 0
+    headers = {"Authorization": f"Bearer {token}", "content-type": "application/json"}
+    start = datetime.now(UTC) - timedelta(days=1)
+    while time.monotonic() < deadline:
+        # A new session every 400 events keeps sessions realistic in length.
+        for body, _ in zip(batches_for(str(uuid.uuid4()), start), range(8), strict=False):
+            if time.monotonic() >= deadline:
+                break
+            t0 = time.perf_counter()
+            response = await client.post("/api/v1/events", content=body, headers=headers)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            response.raise_for_status()
+            accepted += response.json()["accepted"]
+    return accepted
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def ingest_bench(base_url: str, redis_url: str, tokens: list[str]) -> dict[str, float]:
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        # Warm up (JIT-free Python still has caches, and ClickHouse creates its first parts).
+        await asyncio.gather(*(player(client, t, time.monotonic() + 2, []) for t in tokens[:4]))
+        redis = Redis.from_url(redis_url)
+        await redis.delete("pbt:metrics:lag:clickhouse")
+        t0 = time.monotonic()
+        counts = await asyncio.gather(*(player(client, t, t0 + DURATION_S, latencies) for t in tokens))
+        elapsed = time.monotonic() - t0
+        # Lag: wait for the ClickHouse sink to catch up, then read its samples.
+        total = sum(counts)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            info = {_text(g["name"]): g for g in await redis.xinfo_groups("pbt:outbox")}
+            group = info.get("sink:clickhouse")
+            if group and group["pending"] == 0 and (group.get("lag") or 0) == 0:
+                break
+            await asyncio.sleep(0.2)
+        lags = [float(x) for x in await redis.lrange("pbt:metrics:lag:clickhouse", 0, -1)]
+        await redis.aclose()
+    return {
+        "events": total,
+        "seconds": elapsed,
+        "events_per_s": total / elapsed,
+        "batch_p50_ms": pct(latencies, 0.50),
+        "batch_p99_ms": pct(latencies, 0.99),
+        "lag_p50_ms": pct(lags, 0.50),
+        "lag_p99_ms": pct(lags, 0.99),
+    }
+
+
+def tilt_bench() -> dict[str, float]:
+    """Latency of the tilt step per event (features + ONNX + policy), as the worker runs it."""
+    from shared.simulator import simulate
+    from workers.tilt.engine import TiltEngine
+    from workers.tilt.scorer import TiltScorer
+
+    sim = simulate(20, 10, 11, datetime.now(UTC) - timedelta(days=60))
+    engine = TiltEngine(TiltScorer())
+    times = []
+    t_all = time.perf_counter()
+    for user, event in sim.events:
+        t0 = time.perf_counter()
+        engine.observe(user, event)
+        times.append((time.perf_counter() - t0) * 1000)
+    total = time.perf_counter() - t_all
+    return {"events": len(times), "p50_ms": pct(times, 0.5), "p99_ms": pct(times, 0.99), "events_per_s": len(times) / total}
+
+
+def run() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        port = free_port()
+        env = {**os.environ, "BANKROLL_DATA_DIR": tmp, "PORT": str(port), "LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "bankroll.cli", "serve"], cwd=REPO, env=env,
+            stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "serve.log", "w"),  # noqa: SIM115
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+            tokens = []
+            for i in range(PLAYERS):
+                out = subprocess.run(  # noqa: S603
+                    [sys.executable, "-m", "bankroll.cli", "user", "add", f"bench{i}"],
+                    cwd=REPO, env=env, capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                tokens.append(out.stdout.strip().splitlines()[-1])
+            redis_url = f"unix://{tmp}/redis/redis.sock"
+            ingest = asyncio.run(ingest_bench(base, redis_url, tokens))
+            rss_kb = int(Path(f"/proc/{server.pid}/status").read_text().split("VmRSS:")[1].split()[0])
+        finally:
+            server.terminate()
+            server.wait(30)
+    return {"ingest": ingest, "server_rss_mb": rss_kb / 1024, "tilt": tilt_bench()}
+
+
+def main() -> None:
+    result = run()
+    i, t = result["ingest"], result["tilt"]
+    print(f"\nIngest ({PLAYERS} players, 50-event batches, {DURATION_S:.0f} s, `make bench`)")
+    print("| metric | value | aim |")
+    print("|---|---|---|")
+    print(f"| accepted events/s | {i['events_per_s']:,.0f} | ≥ 20,000 |")
+    print(f"| POST batch p50 | {i['batch_p50_ms']:.1f} ms | |")
+    print(f"| POST batch p99 | {i['batch_p99_ms']:.1f} ms | < 50 ms |")
+    print(f"| lag to ClickHouse p50 | {i['lag_p50_ms']:.0f} ms | |")
+    print(f"| lag to ClickHouse p99 | {i['lag_p99_ms']:.0f} ms | < 2,000 ms |")
+    print(f"| server RSS after run | {result['server_rss_mb']:.0f} MB | |")
+    print(f"\nTilt step ({t['events']:,} simulated events)")
+    print("| metric | value | aim |")
+    print("|---|---|---|")
+    print(f"| per event p50 | {t['p50_ms']:.3f} ms | |")
+    print(f"| per event p99 | {t['p99_ms']:.3f} ms | < 1 ms |")
+    print(f"| events/s | {t['events_per_s']:,.0f} | |")
+
+
+if __name__ == "__main__":
+    main()
