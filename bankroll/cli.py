@@ -38,7 +38,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     runtime = build_runtime(settings)
     try:
-        make_worker(runtime, handle_signals=True).run()
+        from workers.worker import run_supervised
+
+        asyncio.run(run_supervised(lambda: make_worker(runtime, handle_signals=True)))
     finally:
         runtime.close()
     return 0

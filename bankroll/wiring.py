@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from workers.clickhouse import Warehouse
 from workers.push import PUSH_JOB, PushSender, install_push, push_alert_job
 from workers.sinks import ClickHouseSink, KafkaSink, Sink
 from workers.tilt.sink import TiltSink
-from workers.worker import build_worker
+from workers.worker import build_worker, run_supervised
 
 log = logging.getLogger("bankroll")
 
@@ -40,6 +42,7 @@ class Runtime:
     sinks: list[Sink]
     private_redis: PrivateRedis | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
     def close(self) -> None:
         self.warehouse.close()
@@ -91,6 +94,7 @@ def make_worker(runtime: Runtime, *, handle_signals: bool) -> Worker:
         on_startup=startup,
         on_shutdown=shutdown,
         handle_signals=handle_signals,
+        consumer=runtime.consumer,
         extra_functions=[func(push_alert_job, name=PUSH_JOB, keep_result=0, timeout=120, max_tries=3)],
     )
 
@@ -105,17 +109,23 @@ def make_app(runtime: Runtime) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def embedded_worker(app: Litestar) -> AsyncIterator[None]:
-        worker = make_worker(runtime, handle_signals=False)
-        task = asyncio.create_task(worker.async_run())
+        workers: list[Worker] = []
+
+        def make() -> Worker:
+            workers.append(make_worker(runtime, handle_signals=False))
+            return workers[-1]
+
+        task = asyncio.create_task(run_supervised(make))
         try:
             yield
         finally:
+            worker = workers[-1]
             # Let a running drain finish its ClickHouse call: cancelling a thread mid-insert helps no one.
             deadline = asyncio.get_running_loop().time() + 10
             while worker.tasks and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110 — arq exposes no event
                 await asyncio.sleep(0.05)
-            await worker.close()
             task.cancel()
+            await worker.close()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 

@@ -50,8 +50,10 @@ def batches_for(session_id: str, start: datetime) -> Any:
                 }  # fmt: skip
             elif seq % 10 == 0:
                 kind, data = "chips.added", {"amount": 20000, "kind": "rebuy"}
-            elif seq % 7 == 0:
+            elif seq % 3 == 0:
                 kind, data = "mood.reported", {"score": 1 + seq % 5}
+            elif seq % 5 == 0:
+                kind, data = "note.added", {"text": "villain 3-bets light from the button", "tags": ["read"]}
             else:
                 kind, data = "stack.counted", {"amount": 15000 + (seq * 37) % 20000}
             events.append(
@@ -61,20 +63,29 @@ def batches_for(session_id: str, start: datetime) -> Any:
         yield json.dumps({"events": events}).encode()
 
 
-async def player(client: httpx.AsyncClient, token: str, deadline: float, latencies: list[float]) -> int:
+def bodies(count: int) -> list[bytes]:
+    """Request bodies made before the clock starts, so the load generator spends its CPU on sending."""
+    start = datetime.now(UTC) - timedelta(days=1)
+    out: list[bytes] = []
+    while len(out) < count:
+        # A phone syncing a 100-event session (a long evening) in two batches.
+        out.extend(body for body, _ in zip(batches_for(str(uuid.uuid4()), start), range(2), strict=False))
+    return out
+
+
+async def player(
+    client: httpx.AsyncClient, token: str, deadline: float, latencies: list[float], work: list[bytes]
+) -> int:
     accepted = 0
     headers = {"Authorization": f"Bearer {token}", "content-type": "application/json"}
-    start = datetime.now(UTC) - timedelta(days=1)
-    while time.monotonic() < deadline:
-        # A new session every 400 events keeps sessions realistic in length.
-        for body, _ in zip(batches_for(str(uuid.uuid4()), start), range(8), strict=False):
-            if time.monotonic() >= deadline:
-                break
-            t0 = time.perf_counter()
-            response = await client.post("/api/v1/events", content=body, headers=headers)
-            latencies.append((time.perf_counter() - t0) * 1000)
-            response.raise_for_status()
-            accepted += response.json()["accepted"]
+    for body in work:
+        if time.monotonic() >= deadline:
+            break
+        t0 = time.perf_counter()
+        response = await client.post("/api/v1/events", content=body, headers=headers)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        response.raise_for_status()
+        accepted += response.json()["accepted"]
     return accepted
 
 
@@ -87,11 +98,15 @@ async def ingest_bench(base_url: str, redis_url: str, tokens: list[str]) -> dict
     limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         # Warm up (JIT-free Python still has caches, and ClickHouse creates its first parts).
-        await asyncio.gather(*(player(client, t, time.monotonic() + 2, []) for t in tokens[:4]))
+        await asyncio.gather(*(player(client, t, time.monotonic() + 2, [], bodies(40)) for t in tokens[:4]))
+        per_player = int(DURATION_S * 30_000 / BATCH / len(tokens)) + 2
+        work = [bodies(per_player) for _ in tokens]
         redis = Redis.from_url(redis_url)
         await redis.delete("pbt:metrics:lag:clickhouse")
         t0 = time.monotonic()
-        counts = await asyncio.gather(*(player(client, t, t0 + DURATION_S, latencies) for t in tokens))
+        counts = await asyncio.gather(
+            *(player(client, t, t0 + DURATION_S, latencies, w) for t, w in zip(tokens, work, strict=True))
+        )
         elapsed = time.monotonic() - t0
         # Lag: wait for the ClickHouse sink to catch up, then read its samples.
         total = sum(counts)
@@ -130,14 +145,29 @@ def tilt_bench() -> dict[str, float]:
         engine.observe(user, event)
         times.append((time.perf_counter() - t0) * 1000)
     total = time.perf_counter() - t_all
-    return {"events": len(times), "p50_ms": pct(times, 0.5), "p99_ms": pct(times, 0.99), "events_per_s": len(times) / total}
+    return {
+        "events": len(times),
+        "p50_ms": pct(times, 0.5),
+        "p99_ms": pct(times, 0.99),
+        "events_per_s": len(times) / total,
+    }
+
+
+async def make_players(redis_url: str) -> list[str]:
+    from api.accounts import Accounts
+
+    redis = Redis.from_url(redis_url)
+    try:
+        return [(await Accounts(redis).add_user(f"bench{i}")).token for i in range(PLAYERS)]
+    finally:
+        await redis.aclose()
 
 
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         port = free_port()
         env = {**os.environ, "BANKROLL_DATA_DIR": tmp, "PORT": str(port), "LOG_LEVEL": "WARNING"}
-        server = subprocess.Popen(  # noqa: S603
+        server = subprocess.Popen(
             [sys.executable, "-m", "bankroll.cli", "serve"], cwd=REPO, env=env,
             stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "serve.log", "w"),  # noqa: SIM115
         )  # fmt: skip
@@ -152,7 +182,7 @@ def run() -> dict[str, Any]:
                 time.sleep(0.1)
             tokens = []
             for i in range(PLAYERS):
-                out = subprocess.run(  # noqa: S603
+                out = subprocess.run(
                     [sys.executable, "-m", "bankroll.cli", "user", "add", f"bench{i}"],
                     cwd=REPO, env=env, capture_output=True, text=True, check=True,
                 )  # fmt: skip

@@ -36,10 +36,11 @@ TRIM_EVERY_S = 10.0
 class Fanout:
     """The sinks, their backoff after failures, and this worker's consumer name."""
 
-    def __init__(self, redis: Redis, sinks: Sequence[Sink]) -> None:
+    def __init__(self, redis: Redis, sinks: Sequence[Sink], consumer: str | None = None) -> None:
         self.redis = redis
         self.sinks = list(sinks)
-        self.consumer = f"w-{uuid.uuid4().hex[:10]}"
+        # Stable per process: a worker restarted after a Redis outage picks up its own unacked entries at once.
+        self.consumer = consumer or f"w-{uuid.uuid4().hex[:10]}"
         self._retry_at: dict[str, float] = {}
         self._failures: dict[str, int] = {}
         self._trimmed_at = 0.0
@@ -93,6 +94,7 @@ def build_worker(
     on_shutdown: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     handle_signals: bool = True,
     extra_functions: Sequence[Any] = (),
+    consumer: str | None = None,
 ) -> Worker:
     """An arq Worker over these sinks; ``bankroll serve`` runs it in-process, ``bankroll worker`` alone."""
     redis = ArqRedis(
@@ -105,7 +107,7 @@ def build_worker(
         job_serializer=serialize_job,
         job_deserializer=deserialize_job,
     )
-    fanout = Fanout(redis, sinks)
+    fanout = Fanout(redis, sinks, consumer)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["fanout"] = fanout
@@ -132,3 +134,16 @@ def build_worker(
         max_jobs=20,
         keep_result=0,
     )
+
+
+async def run_supervised(make: Callable[[], Worker], retry_delay_s: float = 1.0) -> None:
+    """Run a worker, and start a fresh one when Redis vanished under it (arq's poll loop does not reconnect)."""
+    while True:
+        worker = make()
+        try:
+            await worker.async_run()
+            return
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
+            log.warning("worker lost Redis (%s); starting again in %.0f s", exc, retry_delay_s)
+            await worker.close()
+            await asyncio.sleep(retry_delay_s)

@@ -9,15 +9,13 @@ for the fsync window).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from api.accounts import Principal
 from shared import keys
@@ -100,142 +98,204 @@ class Ingest:
     ) -> list[EventResult]:
         for attempt in range(50):
             try:
-                return await self._try_stream(principal, stream, indexed)
-            except WatchError:
-                continue  # another device wrote this session meanwhile: decide again on fresh data
+                results = await self._try_stream(principal, stream, indexed)
             except redis_errors.ConnectionError:
-                # A watched connection is not retried by the client; the transaction did not run, so run it again.
+                # Nothing was committed (the commit is one script): after a Redis restart, simply run it again.
                 if attempt >= 5:
                     raise
                 await asyncio.sleep(0.1 * 2**attempt)
+                continue
+            if results is not None:
+                return results
+            # Another device wrote this session between our read and our commit: decide again on fresh data.
         raise RetryableError(f"session {stream} is written too often at once; try again")
 
-    async def _try_stream(  # noqa: C901 — the rule list reads best in one place
+    async def _try_stream(
         self, principal: Principal, stream: str, indexed: list[tuple[int, Event]]
-    ) -> list[EventResult]:
-        k_owner, k_ev, k_ids = keys.session(stream, "owner"), keys.session(stream, "ev"), keys.session(stream, "ids")
-        k_end, k_start, k_state = (
-            keys.session(stream, "ended"),
-            keys.session(stream, "started"),
-            keys.session(stream, "state"),
+    ) -> list[EventResult] | None:
+        k = _SessionKeys(stream)
+        ids = [str(e.id) for _, e in indexed]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(k.version)
+            pipe.get(k.owner)
+            pipe.hmget(k.ids, ids)
+            pipe.mget([keys.event_id(i) for i in ids])
+            pipe.hmget(k.events, [e.slot for _, e in indexed])
+            pipe.get(k.ended)
+            pipe.get(k.started)
+            pipe.get(k.state)
+            (
+                version,
+                owner,
+                known_slots,
+                other_streams,
+                slot_values,
+                end_raw,
+                start_raw,
+                state_raw,
+            ) = await pipe.execute()
+        if owner is not None and owner.decode() != principal.user_id:
+            reason = f"session {stream} belongs to another user"
+            return [EventResult(index=i, status="rejected", id=str(e.id), reason=reason) for i, e in indexed]
+        seen = _Seen(
+            stream=stream,
+            known_slots={i: s.decode() for i, s in zip(ids, known_slots, strict=True) if s is not None},
+            other_streams={i: o.decode() for i, o in zip(ids, other_streams, strict=True) if o is not None},
+            stored={e.slot: v for (_, e), v in zip(indexed, slot_values, strict=True) if v is not None},
+            end=_END.decode(end_raw) if end_raw else None,
+            started_by=start_raw.decode() if start_raw else None,
         )
-        is_session = not stream.startswith("bankroll-")
-        async with self.redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(k_ev)
-            owner = await pipe.get(k_owner)
-            if owner is not None and owner.decode() != principal.user_id:
-                reason = f"session {stream} belongs to another user"
-                return [EventResult(index=i, status="rejected", id=str(e.id), reason=reason) for i, e in indexed]
-            ids = [str(e.id) for _, e in indexed]
-            known_slots = await pipe.hmget(k_ids, ids)
-            other_streams = await pipe.mget([keys.event_id(i) for i in ids])
-            slots = [e.slot for _, e in indexed] + [s.decode() for s in known_slots if s is not None]
-            stored = dict(zip(slots, await pipe.hmget(k_ev, slots), strict=True))
-            end_raw, start_raw = await pipe.get(k_end), await pipe.get(k_start)
-            end = _END.decode(end_raw) if end_raw else None
-            started_by = start_raw.decode() if start_raw else None
-
-            results: list[EventResult] = []
-            accepted: list[Event] = []
-            batch_slots: dict[str, bytes] = {}
-            for (index, event), known_slot, other in zip(indexed, known_slots, other_streams, strict=True):
-                canon = encode_event(event)
-                eid = str(event.id)
-
-                def reject(reason: str, index: int = index, eid: str = eid) -> None:
-                    results.append(EventResult(index=index, status="rejected", id=eid, reason=reason))
-
-                if known_slot is not None or eid in {str(a.id) for a in accepted}:
-                    slot = known_slot.decode() if known_slot is not None else event.slot
-                    previous = stored.get(slot) or batch_slots.get(slot)
-                    if previous == canon:
-                        results.append(EventResult(index=index, status="duplicate", id=eid))
-                    else:
-                        reject(f"event id {eid} was already used for a different event; an id names one event")
-                    continue
-                if other is not None and other.decode() != stream:
-                    reject(f"event id {eid} was already used in another session; make a new id per event")
-                    continue
-                taken = stored.get(event.slot) or batch_slots.get(event.slot)
-                if taken is not None:
-                    reject(f"`$.seq` {event.seq} is already taken in this session by another event from this device")
-                    continue
-                if is_session and end is not None and _after_end(event, end):
-                    reject(f"session {stream} ended (event {end.event_id}); events after session.ended are refused")
-                    continue
-                if isinstance(event.data, SessionEnded):
-                    if end is not None:
-                        reject(f"session {stream} already ended with event {end.event_id}")
-                        continue
-                    end = EndMarker(event_id=eid, device=event.device, seq=event.seq, at=event.at)
-                if isinstance(event.data, SessionStarted):
-                    if started_by is not None:
-                        reject(f"session {stream} was already started by event {started_by}")
-                        continue
-                    started_by = eid
-                accepted.append(event)
-                batch_slots[event.slot] = canon
-                results.append(EventResult(index=index, status="accepted", id=eid))
-            # An end accepted in this batch also refuses later events of the same batch.
-            if end is not None and accepted:
-                late = [e for e in accepted if not isinstance(e.data, SessionEnded) and _after_end(e, end)]
-                for event in late:
-                    accepted.remove(event)
-                    batch_slots.pop(event.slot, None)
-                    results = [
-                        r
-                        if r.id != str(event.id)
-                        else msgspec.structs.replace(
-                            r,
-                            status="rejected",
-                            reason=f"session {stream} ended (event {end.event_id}); "
-                            "events after session.ended are refused",
-                        )
-                        for r in results
-                    ]
-            if not accepted:
-                await pipe.reset()
-                return results
-
-            state: SessionState | None = None
-            if is_session:
-                state_raw = await pipe.get(k_state)
-                stored_state = _STATE.decode(state_raw) if state_raw else None
-                newest = max(e.order_key for e in accepted)
-                if (
-                    stored_state is not None
-                    and stored_state.last is not None
-                    and all(e.order_key > stored_state.last for e in accepted)
-                ):
-                    state = fold_more(stored_state.state, accepted)
-                else:
-                    everything = await pipe.hvals(k_ev)
-                    state = fold(stream, [decode_event(raw) for raw in everything] + accepted)
-                    newest = max([newest] + ([stored_state.last] if stored_state and stored_state.last else []))
-
-            pipe.multi()
-            pipe.hset(k_ev, mapping=batch_slots)
-            pipe.hset(k_ids, mapping={str(e.id): e.slot for e in accepted})
-            for event in accepted:
-                pipe.set(keys.event_id(str(event.id)), stream, ex=self.id_ttl_s)
-            if owner is None:
-                pipe.set(k_owner, principal.user_id)
-            if end is not None:
-                pipe.set(k_end, _ENC.encode(end))
-            if started_by is not None:
-                pipe.set(k_start, started_by)
-            states: list[SessionState] = []
-            if state is not None:
-                state_json = _ENC.encode(StoredState(state=state, last=newest))
-                pipe.set(k_state, state_json)
-                first = state.started_at or min(e.at for e in accepted)
-                pipe.zadd(keys.user_sessions(principal.user_id), {stream: first.timestamp()}, nx=owner is None)
-                pipe.publish(keys.live_channel(stream), state_json)
-                states.append(_lean(state))
-            entry = OutboxEntry(user_id=principal.user_id, events=accepted, states=states)
-            pipe.xadd(keys.OUTBOX, {"b": encode_entry(entry), "t": str(time.time())})
-            await pipe.execute()
+        results, accepted, canon = decide(seen, indexed, is_session=not stream.startswith("bankroll-"))
+        if not accepted:
             return results
+
+        state: SessionState | None = None
+        newest = max(e.order_key for e in accepted)
+        if not stream.startswith("bankroll-"):
+            stored_state = _STATE.decode(state_raw) if state_raw else None
+            last = stored_state.last if stored_state is not None else None
+            if stored_state is not None and last is not None and all(e.order_key > last for e in accepted):
+                state = fold_more(stored_state.state, accepted)
+            else:
+                everything = await self.redis.hvals(k.events)
+                state = fold(stream, [decode_event(raw) for raw in everything] + accepted)
+                newest = max(newest, last) if last is not None else newest
+
+        state_json = _ENC.encode(StoredState(state=state, last=newest)) if state is not None else b""
+        first = (state.started_at if state is not None else None) or min(e.at for e in accepted)
+        entry = OutboxEntry(user_id=principal.user_id, events=accepted, states=[_lean(state)] if state else [])
+        fixed: list[Any] = [
+            version or b"0",
+            principal.user_id,
+            self.id_ttl_s,
+            stream,
+            _ENC.encode(seen.end) if seen.end is not None else b"",
+            seen.started_by or "",
+            state_json,
+            first.timestamp(),
+            encode_entry(entry),
+            keys.event_id(""),
+            keys.live_channel(stream),
+        ]
+        triples = [x for e in accepted for x in (e.slot, canon[e.slot], str(e.id))]
+        session_keys = [k.version, k.owner, k.events, k.ids, k.ended, k.started, k.state]
+        committed = await self.redis.eval(
+            _COMMIT, 9, *session_keys, keys.user_sessions(principal.user_id), keys.OUTBOX, *fixed, *triples
+        )
+        if not committed:
+            return None
+        return results
+
+
+class _SessionKeys:
+    def __init__(self, stream: str) -> None:
+        self.version = keys.session(stream, "ver")
+        self.owner = keys.session(stream, "owner")
+        self.events = keys.session(stream, "ev")
+        self.ids = keys.session(stream, "ids")
+        self.ended = keys.session(stream, "ended")
+        self.started = keys.session(stream, "started")
+        self.state = keys.session(stream, "state")
+
+
+class _Seen(msgspec.Struct, gc=False):
+    """What Redis already holds that bears on this batch."""
+
+    stream: str
+    known_slots: dict[str, str]
+    other_streams: dict[str, str]
+    stored: dict[str, bytes]
+    end: EndMarker | None
+    started_by: str | None
+
+
+def decide(  # noqa: C901 — the rules of acceptance read best as one list
+    seen: _Seen, indexed: list[tuple[int, Event]], *, is_session: bool
+) -> tuple[list[EventResult], list[Event], dict[str, bytes]]:
+    """Answer each event: duplicate, rejected (with the rule it broke) or accepted. Updates ``seen`` in place."""
+    stream = seen.stream
+    results: list[EventResult] = []
+    accepted: list[Event] = []
+    canon_by_slot: dict[str, bytes] = {}
+    accepted_ids: dict[str, str] = {}
+    for index, event in indexed:
+        canon = encode_event(event)
+        eid = str(event.id)
+
+        def reject(reason: str, index: int = index, eid: str = eid) -> None:
+            results.append(EventResult(index=index, status="rejected", id=eid, reason=reason))
+
+        known = seen.known_slots.get(eid) or accepted_ids.get(eid)
+        if known is not None:
+            previous = seen.stored.get(known) or canon_by_slot.get(known)
+            if known == event.slot and previous == canon:
+                results.append(EventResult(index=index, status="duplicate", id=eid))
+            else:
+                reject(f"event id {eid} was already used for a different event; an id names one event")
+            continue
+        other = seen.other_streams.get(eid)
+        if other is not None and other != stream:
+            reject(f"event id {eid} was already used in another session; make a new id per event")
+            continue
+        if event.slot in seen.stored or event.slot in canon_by_slot:
+            reject(f"`$.seq` {event.seq} is already taken in this session by another event from this device")
+            continue
+        if is_session and seen.end is not None and _after_end(event, seen.end):
+            reject(f"session {stream} ended (event {seen.end.event_id}); events after session.ended are refused")
+            continue
+        if isinstance(event.data, SessionEnded):
+            if seen.end is not None:
+                reject(f"session {stream} already ended with event {seen.end.event_id}")
+                continue
+            seen.end = EndMarker(event_id=eid, device=event.device, seq=event.seq, at=event.at)
+        if isinstance(event.data, SessionStarted):
+            if seen.started_by is not None:
+                reject(f"session {stream} was already started by event {seen.started_by}")
+                continue
+            seen.started_by = eid
+        accepted.append(event)
+        canon_by_slot[event.slot] = canon
+        accepted_ids[eid] = event.slot
+        results.append(EventResult(index=index, status="accepted", id=eid))
+    # An end accepted in this batch also refuses the later events of the same batch.
+    end = seen.end
+    if end is not None:
+        late = {str(e.id) for e in accepted if not isinstance(e.data, SessionEnded) and _after_end(e, end)}
+        if late:
+            accepted = [e for e in accepted if str(e.id) not in late]
+            for slot in [s for s, c in canon_by_slot.items() if s not in {e.slot for e in accepted}]:
+                canon_by_slot.pop(slot)
+            reason = f"session {stream} ended (event {end.event_id}); events after session.ended are refused"
+            results = [
+                msgspec.structs.replace(r, status="rejected", reason=reason) if r.id in late else r for r in results
+            ]
+    return results, accepted, canon_by_slot
+
+
+# One atomic commit: refuses (returns 0) if the session changed since it was read, else writes everything.
+_COMMIT = """
+local ver = redis.call('GET', KEYS[1]) or '0'
+if ver ~= ARGV[1] then return 0 end
+local user, ttl, stream = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local end_json, started_by, state_json, score = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local entry, id_prefix, channel = ARGV[9], ARGV[10], ARGV[11]
+for i = 12, #ARGV, 3 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', KEYS[4], ARGV[i + 2], ARGV[i])
+  redis.call('SET', id_prefix .. ARGV[i + 2], stream, 'EX', ttl)
+end
+local is_new = redis.call('SETNX', KEYS[2], user)
+if end_json ~= '' then redis.call('SET', KEYS[5], end_json) end
+if started_by ~= '' then redis.call('SET', KEYS[6], started_by) end
+if state_json ~= '' then
+  redis.call('SET', KEYS[7], state_json)
+  if is_new == 1 then redis.call('ZADD', KEYS[8], score, stream) end
+  redis.call('PUBLISH', channel, state_json)
+end
+redis.call('XADD', KEYS[9], '*', 'b', entry)
+redis.call('INCR', KEYS[1])
+return 1
+"""
 
 
 def _after_end(event: Event, end: EndMarker) -> bool:

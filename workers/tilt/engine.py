@@ -80,9 +80,12 @@ class TiltEngine:
         if vector is None or running is None:  # nothing to score, or the session just ended
             player.sessions.pop(key, None)
             return None
-        score = self.scorer.score(vector)
-        tick = _tick(player, running, event.at, score.score, score.reasons)
-        return decide(self.config, player.policy, player.sessions.setdefault(key, SessionPolicy(key)), tick)
+        # Reasons cost a dozen extra model rows: work them out only for the events that do alert.
+        tick = _tick(player, running, event.at, self.scorer.risk(vector), [])
+        alert = decide(self.config, player.policy, player.sessions.setdefault(key, SessionPolicy(key)), tick)
+        if alert is None:
+            return None
+        return msgspec.structs.replace(alert, reasons=self.scorer.score(vector).reasons)
 
     def export_player(self, user: str) -> bytes:
         """One player's state as JSON bytes (empty state for an unknown player)."""

@@ -245,6 +245,11 @@ class TiltScorer:
     def threshold(self) -> float:
         return self.card.threshold
 
+    def risk(self, features: FeatureVector) -> float:
+        """Risk of tilt in [0, 1] alone: one model row (blocking: call from a thread)."""
+        row = np.asarray(features.values, dtype=np.float32).reshape(1, -1)
+        return round(float(predict(self._session, row)[0]), 4)
+
     def score(self, features: FeatureVector) -> Score:
         """Risk of tilt in [0, 1] with up to three reasons, strongest first (blocking: call from a thread)."""
         row = np.asarray(features.values, dtype=np.float32)
