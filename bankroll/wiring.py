@@ -20,6 +20,8 @@ from litestar import Litestar
 from api import create_app
 from api.deps import ReadinessCheck
 from api.devices import DeviceController
+from api.exports import ExportController, ImportController, ReplayController
+from api.stats import StatsController
 from bankroll.redis_server import PrivateRedis
 from shared.push import PushBook, load_or_create_vapid
 from shared.settings import Settings
@@ -134,6 +136,13 @@ def make_app(runtime: Runtime) -> Litestar:
         runtime.settings,
         readiness=runtime.readiness,
         background=background,
-        routes=[DeviceController, *web_routes()],
+        routes=[
+            DeviceController,
+            StatsController,
+            ExportController,
+            ImportController,
+            ReplayController,
+            *web_routes(),
+        ],
         state={"warehouse": runtime.warehouse},
     )

@@ -1,0 +1,117 @@
+"""Bringing history in through the normal intake: CSV sessions and backup restores both go through ``Ingest``,
+so every rule, the dedupe by event id and the fan-out to ClickHouse apply as for events from a phone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from itertools import groupby
+
+import msgspec
+from redis.asyncio import Redis
+
+from api.accounts import Principal
+from api.events.ingest import EventResult, Ingest
+from shared import keys
+from shared.events import MAX_BATCH
+from shared.imports import ImportOptions, PlannedSession, RowError, plan_csv
+
+
+class ImportReport(msgspec.Struct, frozen=True, gc=False):
+    """What a CSV import did (or, in a dry run, would do); with errors nothing was posted."""
+
+    dry_run: bool
+    rows: int
+    sessions: int
+    new: int
+    existing: int
+    errors: list[RowError]
+    preview: list[PlannedSession]
+
+
+class _Device(msgspec.Struct, frozen=True, gc=False):
+    device: str = ""
+
+
+_DEVICE = msgspec.json.Decoder(_Device)
+_ENC = msgspec.json.Encoder()
+
+
+def _device(raw: msgspec.Raw) -> str:
+    try:
+        return _DEVICE.decode(raw).device
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return ""  # Ingest rejects the event itself, with the reason
+
+
+class Importer:
+    """Imports for one principal."""
+
+    def __init__(self, redis: Redis, id_ttl_days: int) -> None:
+        self.redis = redis
+        self.ingest = Ingest(redis, id_ttl_days)
+
+    async def restore(self, principal: Principal, items: list[msgspec.Raw]) -> list[EventResult]:
+        """Post backup events keeping each event's own device (the caller's when it has none).
+
+        The device is part of an event's (device, seq) slot and of the reducer's order, so a session written by
+        two phones folds to the same state only if each event keeps its device. Consecutive runs of one device
+        are ingested in file order, which is the order the server first accepted them in.
+        """
+        results: list[EventResult] = []
+        start = 0
+        for device, run in groupby(items, key=_device):
+            batch = list(run)
+            caller = msgspec.structs.replace(principal, device_id=device or principal.device_id)
+            for result in await self.ingest.ingest(caller, batch):
+                results.append(msgspec.structs.replace(result, index=result.index + start))
+            start += len(batch)
+        return results
+
+    async def csv(
+        self, principal: Principal, raw: bytes, mapping: dict[str, str], options: ImportOptions, *, dry_run: bool
+    ) -> ImportReport:
+        """Check every row; unless it is a dry run and only when every row is valid, post the sessions."""
+        plan = plan_csv(raw, mapping, user_id=principal.user_id, options=options, now=datetime.now(UTC))
+        existing = await self._existing([s.session_id for s in plan.sessions])
+        if dry_run or not plan.valid:
+            return ImportReport(
+                dry_run=dry_run,
+                rows=plan.rows,
+                sessions=len(plan.sessions),
+                new=0 if not plan.valid else len(plan.sessions) - len(existing),
+                existing=len(existing),
+                errors=plan.errors,
+                preview=plan.sessions,
+            )
+        errors: list[RowError] = []
+        created = duplicates = 0
+        per_batch = MAX_BATCH // 2  # a session's two events always travel together
+        for first in range(0, len(plan.sessions), per_batch):
+            chunk = plan.sessions[first : first + per_batch]
+            raws = [msgspec.Raw(_ENC.encode(event)) for s in chunk for event in s.events]
+            for result in await self.ingest.ingest(principal, raws):
+                session = chunk[result.index // 2]
+                if result.status == "rejected":
+                    errors.append(RowError(row=session.row, column="", value="", message=result.reason or ""))
+                elif result.index % 2 == 0:
+                    created += result.status == "accepted"
+                    duplicates += result.status == "duplicate"
+        return ImportReport(
+            dry_run=False,
+            rows=plan.rows,
+            sessions=len(plan.sessions),
+            new=created,
+            existing=duplicates,
+            errors=errors,
+            preview=plan.sessions,
+        )
+
+    async def _existing(self, session_ids: list[str]) -> set[str]:
+        """Sessions already started on this server (an earlier import of the same rows)."""
+        if not session_ids:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid in session_ids:
+                pipe.exists(keys.session(sid, "started"))
+            found = await pipe.execute()
+        return {sid for sid, hit in zip(session_ids, found, strict=True) if hit}

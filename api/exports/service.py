@@ -1,0 +1,200 @@
+"""Everything a player has, out of ClickHouse: sessions and transactions as CSV, raw events as JSONL or Parquet,
+and replay (a session's state folded again from its raw events)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
+from typing import Any, Final
+
+import anyio.to_thread
+import msgspec
+
+from api.stats.warehouse import Rows
+from shared.events import decode_event
+from shared.money import minor_digits
+from shared.reducer import SessionState, fold
+
+PAGE: Final = 50_000  # events per warehouse query while streaming an export
+
+SESSION_FIELDS: Final = [
+    "session_id", "status", "format", "game", "currency", "small_blind", "big_blind", "ante", "location",
+    "table_size", "tags", "buy_in", "fee", "bounty", "started_at", "ended_at", "utc_offset_min", "invested",
+    "cash_out", "place", "entrants", "prize", "bounties", "tips", "jackpot", "profit", "win_rate_profit",
+    "net_profit", "played_seconds", "break_seconds", "rebuys",
+]  # fmt: skip
+MONEY_FIELDS: Final = frozenset(
+    "small_blind big_blind ante buy_in fee bounty invested cash_out prize bounties tips jackpot profit "
+    "win_rate_profit net_profit".split()
+)
+TRANSACTION_FIELDS: Final = ["id", "at", "kind", "amount", "currency", "note", "session_id"]
+# Restore order: the order the server accepted them in, so a replayed import meets the same rules the same way.
+_EVENT_SQL: Final = """
+SELECT toString(id), session_id, device, seq, type, at, utc_offset_min, data, v
+FROM events FINAL
+WHERE {where}
+ORDER BY received_at, at, device, seq, id
+"""
+
+
+class WireEvent(msgspec.Struct, frozen=True, gc=False):
+    """An event in wire form as stored (``shared.events.Event``'s field order, the payload kept as raw JSON)."""
+
+    id: str
+    session_id: str | None
+    seq: int
+    type: str
+    at: datetime
+    data: msgspec.Raw
+    v: int
+    device: str
+
+
+_ENC = msgspec.json.Encoder()
+
+
+@cache
+def _zone(minutes: int) -> timezone:
+    return timezone(timedelta(minutes=minutes))
+
+
+def wire_event(r: tuple[Any, ...]) -> WireEvent:
+    """A warehouse row back in wire form, with the device's own UTC offset (ClickHouse keeps milliseconds)."""
+    return WireEvent(
+        id=r[0],
+        session_id=r[1] or None,
+        seq=r[3],
+        type=r[4],
+        at=r[5].replace(tzinfo=UTC).astimezone(_zone(r[6])),
+        data=msgspec.Raw(r[7].encode()),
+        v=r[8],
+        device=r[2],
+    )
+
+
+def major(amount: int | None, currency: str) -> str:
+    """Minor units as a plain decimal in major units for spreadsheets: 123450 USD → '1234.50' (no grouping)."""
+    if amount is None:
+        return ""
+    digits = minor_digits(currency)
+    whole, frac = divmod(abs(amount), 10**digits)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{whole}" if digits == 0 else f"{sign}{whole}.{frac:0{digits}d}"
+
+
+def _iso(value: datetime | None) -> str:
+    return value.replace(tzinfo=UTC).isoformat() if value is not None else ""
+
+
+class ExportService:
+    """One user's data, complete, in open formats."""
+
+    def __init__(self, rows: Rows, user_id: str) -> None:
+        self.rows = rows
+        self.user_id = user_id
+
+    async def sessions_csv(self) -> bytes:
+        """Every session (running ones too), newest version; money in major units with its currency."""
+        sql = (
+            f"SELECT {', '.join(SESSION_FIELDS)} FROM sessions FINAL WHERE user_id = {{user:String}} "
+            "ORDER BY started_at, session_id"
+        )
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(SESSION_FIELDS)
+        currency_at = SESSION_FIELDS.index("currency")
+        for row in await self.rows.query(sql, {"user": self.user_id}):
+            writer.writerow(
+                [_cell(name, value, row[currency_at]) for name, value in zip(SESSION_FIELDS, row, strict=True)]
+            )
+        return out.getvalue().encode()
+
+    async def transactions_csv(self) -> bytes:
+        sql = (
+            "SELECT toString(id), at, kind, amount, currency, note, session_id FROM transactions FINAL "
+            "WHERE user_id = {user:String} ORDER BY at, id"
+        )
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(TRANSACTION_FIELDS)
+        for tid, at, kind, amount, currency, note, session in await self.rows.query(sql, {"user": self.user_id}):
+            writer.writerow([tid, _iso(at), kind, major(amount, currency), currency, note, session])
+        return out.getvalue().encode()
+
+    async def events(self) -> AsyncIterator[list[WireEvent]]:
+        """Every raw event of the user in restore order, a page at a time."""
+        offset = 0
+        while True:
+            sql = _EVENT_SQL.format(where="user_id = {user:String}") + f" LIMIT {PAGE} OFFSET {offset}"
+            page = [wire_event(r) for r in await self.rows.query(sql, {"user": self.user_id})]
+            if page:
+                yield page
+            if len(page) < PAGE:
+                return
+            offset += PAGE
+
+    async def events_jsonl(self) -> AsyncIterator[bytes]:
+        """One event per line in wire form: the export, and the backup (state = fold(events))."""
+        async for page in self.events():
+            yield b"".join(_ENC.encode(event) + b"\n" for event in page)
+
+    async def events_parquet(self) -> bytes:
+        """The raw events as one Parquet table (the payload as a JSON string column)."""
+        events = [event async for page in self.events() for event in page]
+        return await anyio.to_thread.run_sync(lambda: _parquet(events))
+
+
+def _cell(name: str, value: Any, currency: str) -> Any:
+    if name in MONEY_FIELDS:
+        return major(value, currency)
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, list):
+        return ";".join(value)
+    return "" if value is None else value
+
+
+def _parquet(events: list[WireEvent]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "id": pa.array([e.id for e in events], pa.string()),
+            "session_id": pa.array([e.session_id for e in events], pa.string()),
+            "device": pa.array([e.device for e in events], pa.string()),
+            "seq": pa.array([e.seq for e in events], pa.int32()),
+            "type": pa.array([e.type for e in events], pa.string()).dictionary_encode(),
+            "at": pa.array([e.at for e in events], pa.timestamp("ms", tz="UTC")),
+            "utc_offset_min": pa.array([_offset(e.at) for e in events], pa.int16()),
+            "data": pa.array([bytes(e.data).decode() for e in events], pa.string()),
+            "v": pa.array([e.v for e in events], pa.int16()),
+        }
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def _offset(at: datetime) -> int:
+    offset = at.utcoffset()
+    return int(offset.total_seconds() // 60) if offset else 0
+
+
+async def replay_session(rows: Rows, session_id: str, user_id: str | None) -> SessionState | None:
+    """Fold a session again from its raw events in ClickHouse; None when it has none (for this user).
+
+    Args:
+        rows: the warehouse.
+        session_id: the session.
+        user_id: whose session it must be; None only for the operator's CLI, which reads the store directly.
+    """
+    where = "session_id = {session:String}" + (" AND user_id = {user:String}" if user_id is not None else "")
+    found = await rows.query(_EVENT_SQL.format(where=where), {"session": session_id, "user": user_id or ""})
+    if not found:
+        return None
+    events = [decode_event(_ENC.encode(wire_event(r))) for r in found]
+    return fold(session_id, events)

@@ -1,0 +1,7 @@
+"""Statistics over finished sessions read from ClickHouse: summary, breakdowns, calendar, bankroll, guidance."""
+
+from api.stats.controllers import StatsController
+from api.stats.service import DrawdownReport, StatsService
+from api.stats.warehouse import Rows, StatsQuery
+
+__all__ = ["DrawdownReport", "Rows", "StatsController", "StatsQuery", "StatsService"]
