@@ -36,6 +36,8 @@ test: system venv kafka-jars ## Run the whole test suite against real Redis, Kaf
 
 bench: system venv kafka-jars ## Measure ingest throughput/latency, lag to ClickHouse, tilt and stats speed
 	$(BIN)/python -m loadtests.bench
+	$(BIN)/python -m web.bench_budget
+	$(BIN)/python -m loadtests.bench_stats
 
 lint: venv ## ruff check and format check
 	$(BIN)/ruff check .
