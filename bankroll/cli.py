@@ -141,6 +141,67 @@ def _tilt_replay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bankroll import backup
+
+    async def run() -> int:
+        async with backup.api_client(args.url or settings.base_url, backup.token(args.token)) as client:
+            out = Path(args.out or args.what.replace("backup", "bankroll-backup.jsonl"))
+            size = await backup.download(client, args.what, out)
+        print(f"{args.what}: {size} bytes -> {out}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bankroll import backup
+
+    lines = backup.backup_lines(Path(args.backup)) if args.backup else []
+    raw = Path(args.csv).read_bytes() if args.csv else b""
+
+    async def run() -> int:
+        async with backup.api_client(args.url or settings.base_url, backup.token(args.token)) as client:
+            if args.backup:
+                totals = await backup.restore(client, lines)
+                print(json.dumps(msgspec.to_builtins(totals)))
+                return 0 if totals.rejected == 0 else 1
+            params = {
+                "mapping": args.mapping,
+                "currency": args.currency,
+                "tz": args.tz,
+                "date_format": args.date_format,
+                "game": args.game,
+                "encoding": args.encoding,
+                "dry_run": "true" if args.dry_run else "false",
+            }
+            ok, report = await backup.import_csv(client, raw, params)
+            print(json.dumps(report, indent=2))
+            return 0 if ok else 1
+
+    return asyncio.run(run())
+
+
+def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from bankroll import backup
+
+    async def run() -> int:
+        url = args.url or settings.base_url
+        if settings.clickhouse_dsn.startswith("chdb:") and await backup.server_running(url):
+            # The server holds the chDB engine (one per process): ask it.
+            async with backup.api_client(url, backup.token(args.token)) as client:
+                print(json.dumps(await backup.replay_via_api(client, args.session_id), indent=2))
+            return 0
+        state = await backup.replay_direct(settings.clickhouse_dsn, args.session_id)
+        if state is None:
+            print(f"bankroll: session {args.session_id} has no events in ClickHouse", file=sys.stderr)
+            return 1
+        print(json.dumps(msgspec.to_builtins(state), indent=2))
+        return 0
+
+    return asyncio.run(run())
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bankroll", description="Poker Bankroll Tracker")
     sub = p.add_subparsers(dest="command", required=True)
@@ -184,6 +245,30 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("file")
     replay.add_argument("--model", help="an .onnx file other than the shipped one")
     replay.set_defaults(run=_tilt_replay)
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument("--url", help="the server (default PUBLIC_URL or http://HOST:PORT)")
+    server.add_argument("--token", help="bearer token (default $BANKROLL_TOKEN)")
+    export = sub.add_parser("export", parents=[server], help="download an export or a backup from the server")
+    export.add_argument(
+        "what", choices=["sessions.csv", "transactions.csv", "events.jsonl", "events.parquet", "backup"]
+    )
+    export.add_argument("--out", help="file to write (default: the export's name)")
+    export.set_defaults(run=_export)
+    imp = sub.add_parser("import", parents=[server], help="restore a backup, or import sessions from a CSV")
+    source = imp.add_mutually_exclusive_group(required=True)
+    source.add_argument("--backup", metavar="FILE", help="a JSONL backup from `bankroll export backup`")
+    source.add_argument("--csv", metavar="FILE", help="a CSV of sessions; needs --mapping")
+    imp.add_argument("--mapping", default="", help="CSV column=field pairs, e.g. 'Date=date,Buy In=buy_in'")
+    imp.add_argument("--currency", help="currency of rows without a currency column")
+    imp.add_argument("--tz", default="UTC", help="zone of the CSV times: UTC, +01:00 or Europe/Berlin")
+    imp.add_argument("--date-format", default="%Y-%m-%d", help="strptime format of the date column")
+    imp.add_argument("--game", default="NLH", help="game of rows without a game column")
+    imp.add_argument("--encoding", help="text encoding of the CSV (default UTF-8, or UTF-16 by BOM)")
+    imp.add_argument("--dry-run", action="store_true", help="check every row and preview; create nothing")
+    imp.set_defaults(run=_import)
+    rep = sub.add_parser("replay", parents=[server], help="fold a session again from its raw events in ClickHouse")
+    rep.add_argument("session_id")
+    rep.set_defaults(run=_replay)
     return p
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from shared.events import Event
+from shared.events import Event, decode_event, encode_event
 from shared.reducer import SessionState
 
 
@@ -16,14 +16,24 @@ class OutboxEntry(msgspec.Struct, frozen=True, gc=False):
     states: list[SessionState]
 
 
+class _Wire(msgspec.Struct, frozen=True, gc=False):
+    # Events travel in their own wire form: `Event.data` is a base type, so a generic decode would lose the
+    # payload's fields; `decode_event` picks the payload type from the event's `type`.
+    user_id: str
+    events: list[msgspec.Raw]
+    states: list[SessionState]
+
+
 ENTRY_FIELD = b"b"
-_DECODER = msgspec.json.Decoder(OutboxEntry)
+_DECODER = msgspec.json.Decoder(_Wire)
 _ENCODER = msgspec.json.Encoder()
 
 
 def encode_entry(entry: OutboxEntry) -> bytes:
-    return _ENCODER.encode(entry)
+    events = [msgspec.Raw(encode_event(e)) for e in entry.events]
+    return _ENCODER.encode(_Wire(user_id=entry.user_id, events=events, states=entry.states))
 
 
 def decode_entry(raw: bytes) -> OutboxEntry:
-    return _DECODER.decode(raw)
+    wire = _DECODER.decode(raw)
+    return OutboxEntry(user_id=wire.user_id, events=[decode_event(bytes(e)) for e in wire.events], states=wire.states)

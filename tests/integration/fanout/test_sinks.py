@@ -91,6 +91,10 @@ async def test_accepted_events_reach_clickhouse_exactly_once(
             {"u": alice.user_id},
         )
         assert rows == [("ended", 1000, 40000, 240 * 60)]
+        # The raw event keeps its whole payload, as the phone sent it.
+        rebuy = next(e for e in events if e["type"] == "chips.added")
+        [(data,)] = await warehouse.query("SELECT data FROM events FINAL WHERE id = {i:UUID}", {"i": rebuy["id"]})
+        assert __import__("json").loads(data) == {"amount": 20000, "kind": "rebuy"}
 
 
 async def _equals(awaitable: Any, expected: Any) -> bool:
@@ -107,6 +111,10 @@ async def test_events_reach_kafka_keyed_by_session(
         messages = await consume(kafka_broker.bootstrap, topic, len(events))
     assert {m.key.decode() for m in messages} == {events[0]["session_id"]}
     assert {str(uuid.UUID(__import__("json").loads(m.value)["id"])) for m in messages} == {e["id"] for e in events}
+    sent = {e["id"]: e["data"] for e in events}
+    for message in messages:
+        wire = __import__("json").loads(message.value)
+        assert {k: v for k, v in wire["data"].items() if k in sent[wire["id"]]} == sent[wire["id"]]
 
 
 async def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(

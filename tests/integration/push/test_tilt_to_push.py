@@ -1,0 +1,88 @@
+"""The whole tilt path: a simulated tilting session posted through the API ends as an encrypted break suggestion.
+
+Real Redis, real chDB, the shipped ONNX model, the real push sender; the push service is a local HTTP endpoint
+and the browser's decryption is the independent `http_ece` package.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+
+from bankroll.wiring import Runtime, make_app
+from shared import keys
+from shared.events import MAX_BATCH, to_wire
+from shared.push import PushBook, PushSubscription
+from shared.settings import Settings
+from shared.simulator import simulate
+from tests.conftest import Player, eventually, make_player
+from tests.integration.push.browser import FakeBrowser
+from tests.integration.push.conftest import PushEndpoint
+from workers import outbox
+from workers.clickhouse import Warehouse
+from workers.sinks import ClickHouseSink, Sink
+from workers.tilt.sink import TiltSink
+
+# Seed 5 gives a recreational player whose sessions hold tilt episodes and a grinder who stays calm
+# (ground truth from the simulator's separate label file; the model alerts only in the tilted sessions).
+SIM = simulate(6, 6, 5, datetime.now(UTC) - timedelta(days=30))
+TILTED, CALM = "recreational-000", "grinder-003"
+
+
+async def post_player(client: AsyncTestClient[Any], player: Player, name: str) -> int:
+    events = [to_wire(e) for user, e in SIM.events if user == name]
+    for start in range(0, len(events), MAX_BATCH):
+        answer = (
+            await client.post(
+                "/api/v1/events", json={"events": events[start : start + MAX_BATCH]}, headers=player.headers
+            )
+        ).json()
+        assert answer["rejected"] == 0, answer
+    return len(events)
+
+
+async def subscribe(redis: Redis, player: Player, browser: FakeBrowser, endpoint: str) -> None:
+    book = PushBook(redis, allow_insecure_endpoints=True)  # the local endpoint is plain http on 127.0.0.1
+    await book.add(player.user_id, msgspec.convert(browser.subscription(endpoint), PushSubscription))
+
+
+async def tilt_caught_up(redis: Redis, sink: Sink) -> bool:
+    waiting = await outbox.backlog(redis, [sink])
+    return waiting[sink.name] == 0
+
+
+async def test_a_tilting_session_produces_a_break_suggestion_with_reasons_and_a_calm_one_none(
+    settings: Settings, warehouse: Warehouse, redis: Redis, push_endpoint: PushEndpoint
+) -> None:
+    tilt = TiltSink()
+    runtime = Runtime(settings=settings, warehouse=warehouse, sinks=[ClickHouseSink(warehouse), tilt])
+    tilted, calm = await make_player(redis, "tilted"), await make_player(redis, "calm")
+    tilted_phone, calm_phone = FakeBrowser(), FakeBrowser()
+    await subscribe(redis, tilted, tilted_phone, push_endpoint.url("ok", "tilted"))
+    await subscribe(redis, calm, calm_phone, push_endpoint.url("ok", "calm"))
+    async with AsyncTestClient(app=make_app(runtime), timeout=60) as client:
+        await post_player(client, tilted, TILTED)
+        await post_player(client, calm, CALM)
+        await eventually(lambda: tilt_caught_up(redis, tilt), timeout=60)
+        await eventually(lambda: _some(push_endpoint, "/ok/tilted"), timeout=30)
+
+    tilt_sessions = {str(s) for s, started in SIM.episodes.items() if started is not None}
+    pushes = [json.loads(tilted_phone.decrypt(r.body)) for r in push_endpoint.received if r.path == "/ok/tilted"]
+    assert pushes, "no break suggestion reached the tilting player's phone"
+    for payload in pushes:
+        assert payload["kind"] == "break_suggestion"
+        assert payload["session_id"] in tilt_sessions
+        assert payload["reasons"] and all(isinstance(r, str) and r for r in payload["reasons"])
+        assert payload["score"] >= 0.3
+    assert not [r for r in push_endpoint.received if r.path == "/ok/calm"]
+    assert await redis.llen(keys.alerts(calm.user_id)) == 0
+    assert await redis.llen(keys.alerts(tilted.user_id)) == len(pushes)
+
+
+async def _some(endpoint: PushEndpoint, path: str) -> bool:
+    return any(r.path == path for r in endpoint.received)
