@@ -273,3 +273,45 @@ def live_view(state: SessionState, now: datetime) -> LiveView:
         win_rate_profit=state.win_rate_profit,
         net_profit=state.net_profit,
     )
+
+
+class SessionSummary(msgspec.Struct, frozen=True, gc=False):
+    """One line of a session list: the figures a history screen shows."""
+
+    session_id: str
+    status: str
+    format: str
+    game: str
+    currency: str
+    small_blind: int
+    big_blind: int
+    location: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    invested: int
+    profit: int
+    played_seconds: int
+    hourly: int | None
+    event_count: int = 0
+
+
+def summarize(view: LiveView) -> SessionSummary:
+    """The list line of a session, from its live view."""
+    s = view.state
+    return SessionSummary(
+        session_id=s.session_id,
+        status=s.status,
+        format=s.format,
+        game=s.game,
+        currency=s.currency,
+        small_blind=s.small_blind,
+        big_blind=s.big_blind,
+        location=s.location,
+        started_at=s.started_at,
+        ended_at=s.ended_at,
+        invested=s.invested,
+        profit=s.profit,
+        played_seconds=view.played_seconds,
+        hourly=view.hourly,
+        event_count=s.version,
+    )

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 import httpx
 import msgspec
 
 from shared.events import Event, decode_event
-from shared.reducer import LiveView
+from shared.reducer import LiveView, SessionSummary
 
 
 class ApiError(Exception):
@@ -28,24 +27,8 @@ class Unpaired(ApiError):
     """The device token is missing, unknown or revoked."""
 
 
-class SessionRow(msgspec.Struct, frozen=True, gc=False):
-    """One entry of GET /api/v1/sessions (fields the screens use; unknown fields are ignored)."""
-
-    session_id: str
-    status: str
-    format: str
-    game: str
-    currency: str
-    small_blind: int
-    big_blind: int
-    location: str
-    started_at: datetime | None
-    ended_at: datetime | None
-    invested: int
-    profit: int
-    played_seconds: int
-    hourly: int | None
-    event_count: int = 0
+# One entry of GET /api/v1/sessions: the same read model the API serves.
+SessionRow = SessionSummary
 
 
 _ROWS = msgspec.json.Decoder(list[SessionRow])

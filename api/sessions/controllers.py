@@ -11,9 +11,9 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.accounts import Principal
-from api.sessions.live import SessionReader, SessionSummary
+from api.sessions.live import SessionReader
 from shared.events import Event
-from shared.reducer import LiveView
+from shared.reducer import LiveView, SessionSummary
 
 
 class SessionController(Controller):

@@ -14,28 +14,10 @@ from api.accounts import Principal
 from api.events.ingest import StoredState
 from shared import keys
 from shared.events import Event, decode_event
-from shared.reducer import LiveView, live_view
+from shared.reducer import LiveView, SessionSummary, live_view, summarize
 
 _STATE = msgspec.json.Decoder(StoredState)
 _ENC = msgspec.json.Encoder()
-
-
-class SessionSummary(msgspec.Struct, frozen=True, gc=False):
-    session_id: str
-    status: str
-    format: str
-    game: str
-    currency: str
-    small_blind: int
-    big_blind: int
-    location: str
-    started_at: datetime | None
-    ended_at: datetime | None
-    invested: int
-    profit: int
-    played_seconds: int
-    hourly: int | None
-    event_count: int
 
 
 class SessionReader:
@@ -63,32 +45,7 @@ class SessionReader:
             return []
         raws = await self.redis.mget([keys.session(i.decode(), "state") for i in ids])
         now = datetime.now(UTC)
-        out = []
-        for raw in raws:
-            if raw is None:
-                continue
-            view = live_view(_STATE.decode(raw).state, now)
-            s = view.state
-            out.append(
-                SessionSummary(
-                    session_id=s.session_id,
-                    status=s.status,
-                    format=s.format,
-                    game=s.game,
-                    currency=s.currency,
-                    small_blind=s.small_blind,
-                    big_blind=s.big_blind,
-                    location=s.location,
-                    started_at=s.started_at,
-                    ended_at=s.ended_at,
-                    invested=s.invested,
-                    profit=s.profit,
-                    played_seconds=view.played_seconds,
-                    hourly=view.hourly,
-                    event_count=s.version,
-                )
-            )
-        return out
+        return [summarize(live_view(_STATE.decode(raw).state, now)) for raw in raws if raw is not None]
 
     async def events(self, principal: Principal, session_id: str) -> list[Event]:
         await self._owned(principal, session_id)
