@@ -119,6 +119,7 @@ async def replay_direct(dsn: str, session_id: str) -> SessionState | None:
 
     warehouse = Warehouse(dsn)
     try:
+        await warehouse.migrate()  # a store nobody has served from yet has no tables; migrating is idempotent
         return await replay_session(warehouse, session_id, user_id=None)
     finally:
         warehouse.close()

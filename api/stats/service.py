@@ -78,10 +78,13 @@ class StatsService:
         rows = await ended_sessions(self.rows, self.user_id, query)
         return stats.bankroll_curve(rows, await transactions(self.rows, self.user_id, currency))
 
-    async def balance(self, currency: str | None) -> int:
+    async def balance(self, currency: str | None, query: StatsQuery, rows: list[SessionRow]) -> int:
+        """The bankroll now: the whole history of the currency, whatever the filters of the measurement were."""
         if currency is None:
             return 0
-        curve = (await self.bankroll(currency)).get(currency, [])
+        unfiltered = query.start is None and query.end is None and query.format is None and not query.tags
+        every = rows if unfiltered else await ended_sessions(self.rows, self.user_id, StatsQuery(currency=currency))
+        curve = stats.bankroll_curve(every, await transactions(self.rows, self.user_id, currency)).get(currency, [])
         return curve[-1].balance if curve else 0
 
     async def guidance(
@@ -100,7 +103,7 @@ class StatsService:
         rows = await self.sessions(query)
         figures = stats.summary(rows)
         return stats.bankroll_guidance(
-            await self.balance(query.currency or figures.currency),
+            await self.balance(query.currency or figures.currency, query, rows),
             buy_ins_by_stake(rows, usual=buy_in == "usual"),
             rule,
             current_stake,
@@ -112,10 +115,11 @@ class StatsService:
 
     async def drawdown(self, query: StatsQuery) -> DrawdownReport:
         """The current drawdown, the chance of one at least this deep, and the risk of ruin of the balance."""
-        figures = stats.summary(await self.sessions(query))
+        rows = await self.sessions(query)
+        figures = stats.summary(rows)
         swings = figures.downswings
         w, sigma = figures.hourly, figures.sd_per_hour
-        balance = await self.balance(query.currency or figures.currency)
+        balance = await self.balance(query.currency or figures.currency, query, rows)
         probability = ruin = None
         if w is not None and sigma is not None:
             probability = stats.drawdown_probability(swings.current, w, sigma)
@@ -148,8 +152,10 @@ def buy_ins_by_stake(rows: list[SessionRow], *, usual: bool = False) -> dict[str
     """One buy-in per stake played: 100 big blinds for cash (or the player's median buy-in with ``usual``),
     buy-in plus fee for a tournament."""
     seen: dict[str, list[int]] = defaultdict(list)
+    labels: dict[tuple[str, int, int, int, int, str], str] = {}  # a label per distinct stake, not per session
     for row in rows:
-        label = stats.stake_label(row)
+        key = (row.format, row.small_blind, row.big_blind, row.buy_in, row.fee, row.currency)
+        label = labels.get(key) or labels.setdefault(key, stats.stake_label(row))
         if row.format == "tournament":
             seen[label].append(row.buy_in + row.fee)
         elif usual:
