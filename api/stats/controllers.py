@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from api.accounts import Principal
+from api.stats.cache import figure_cache
 from api.stats.service import DrawdownReport, StatsService
 from api.stats.warehouse import StatsQuery
 from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, Summary
@@ -46,7 +47,7 @@ class StatsController(Controller):
         day_starts_at: DayStart = 0,
     ) -> Summary:
         query = _query(currency, from_, to, format_, tags, day_starts_at)
-        return await StatsService(state.warehouse, principal.user_id).summary(query)
+        return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).summary(query)
 
     @get("/breakdown", summary="One summary per stake, game, format, location, weekday, hour, length or month")
     async def breakdown(
@@ -62,7 +63,7 @@ class StatsController(Controller):
         day_starts_at: DayStart = 0,
     ) -> dict[str, Summary]:
         query = _query(currency, from_, to, format_, tags, day_starts_at)
-        return await StatsService(state.warehouse, principal.user_id).breakdown(query, by)
+        return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).breakdown(query, by)
 
     @get("/calendar", summary="Profit and hours per local playing day")
     async def calendar(
@@ -77,13 +78,13 @@ class StatsController(Controller):
         day_starts_at: DayStart = 0,
     ) -> list[CalendarDay]:
         query = _query(currency, from_, to, format_, tags, day_starts_at)
-        return await StatsService(state.warehouse, principal.user_id).calendar(query)
+        return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).calendar(query)
 
     @get("/bankroll", summary="Balance after every session and transaction, per currency")
     async def bankroll(
         self, state: State, principal: NamedDependency[Principal], currency: Currency = None
     ) -> dict[str, list[BankrollPoint]]:
-        return await StatsService(state.warehouse, principal.user_id).bankroll(currency)
+        return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).bankroll(currency)
 
     @get("/guidance", summary="Buy-ins held per stake, move up / stay / move down, risk of ruin")
     async def guidance(
@@ -102,7 +103,7 @@ class StatsController(Controller):
         tags: Tags = None,
     ) -> BankrollGuidance:
         query = _query(currency, from_, to, format_, tags, 0)
-        return await StatsService(state.warehouse, principal.user_id).guidance(
+        return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).guidance(
             query, rule=rule, current_stake=current_stake, target_risk=target_risk, hysteresis=hysteresis, buy_in=buy_in
         )
 
@@ -119,4 +120,4 @@ class StatsController(Controller):
         day_starts_at: DayStart = 0,
     ) -> DrawdownReport:
         query = _query(currency, from_, to, format_, tags, day_starts_at)
-        return await StatsService(state.warehouse, principal.user_id).drawdown(query)
+        return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).drawdown(query)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from statistics import median
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 import msgspec
 
+from api.stats.cache import FigureCache
 from api.stats.warehouse import Rows, StatsQuery, ended_sessions, transactions
 from shared import stats
 from shared.errors import InvalidInput
 from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, SessionRow, Summary
+
+T = TypeVar("T")
+_ENC = msgspec.json.Encoder()
 
 # A cash buy-in is counted as 100 big blinds, the usual full buy-in of a no-limit game.
 BIG_BLINDS_PER_BUY_IN: Final = 100
@@ -41,9 +46,15 @@ class DrawdownReport(msgspec.Struct, frozen=True, gc=False):
 class StatsService:
     """Every statistic of one user, over the filters of a ``StatsQuery``."""
 
-    def __init__(self, rows: Rows, user_id: str) -> None:
+    def __init__(self, rows: Rows, user_id: str, cache: FigureCache | None = None) -> None:
         self.rows = rows
         self.user_id = user_id
+        self.cache = cache
+
+    async def _cached(self, question: object, compute: Callable[[], Awaitable[T]]) -> T:
+        if self.cache is None:
+            return await compute()
+        return await self.cache.get(self.rows, self.user_id, _ENC.encode(question), compute)
 
     async def sessions(self, query: StatsQuery) -> list[SessionRow]:
         """Finished sessions in one currency: the asked one, or the only one the player has in the selection.
@@ -62,21 +73,34 @@ class StatsService:
         return found
 
     async def summary(self, query: StatsQuery) -> Summary:
+        return await self._cached(("summary", query), lambda: self._summary(query))
+
+    async def _summary(self, query: StatsQuery) -> Summary:
         return stats.summary(await self.sessions(query))
 
     async def breakdown(self, query: StatsQuery, by: str) -> dict[str, Summary]:
         if by not in stats.BREAKDOWNS:  # checked before the query, so a typo costs no warehouse call
             raise InvalidInput(f"`by` {by!r} is not a breakdown; allowed: {', '.join(stats.BREAKDOWNS)}")
-        return stats.breakdown(await self.sessions(query), by, query.day_starts_at)
+
+        async def compute() -> dict[str, Summary]:
+            return stats.breakdown(await self.sessions(query), by, query.day_starts_at)
+
+        return await self._cached(("breakdown", by, query), compute)
 
     async def calendar(self, query: StatsQuery) -> list[CalendarDay]:
-        return stats.calendar(await self.sessions(query), query.day_starts_at)
+        async def compute() -> list[CalendarDay]:
+            return stats.calendar(await self.sessions(query), query.day_starts_at)
+
+        return await self._cached(("calendar", query), compute)
 
     async def bankroll(self, currency: str | None) -> dict[str, list[BankrollPoint]]:
         """Balance after every session (net profit) and transaction, per currency, over the whole history."""
-        query = StatsQuery.parse(currency=currency)
-        rows = await ended_sessions(self.rows, self.user_id, query)
-        return stats.bankroll_curve(rows, await transactions(self.rows, self.user_id, currency))
+
+        async def compute() -> dict[str, list[BankrollPoint]]:
+            rows = await ended_sessions(self.rows, self.user_id, StatsQuery.parse(currency=currency))
+            return stats.bankroll_curve(rows, await transactions(self.rows, self.user_id, currency))
+
+        return await self._cached(("bankroll", currency), compute)
 
     async def balance(self, currency: str | None, query: StatsQuery, rows: list[SessionRow]) -> int:
         """The bankroll now: the whole history of the currency, whatever the filters of the measurement were."""
@@ -100,6 +124,20 @@ class StatsService:
         """Stake advice for the bankroll of the currency, with w and σ measured over the selected sessions."""
         if buy_in not in BUY_IN_RULES:
             raise InvalidInput(f"`buy_in` {buy_in!r} is not a buy-in rule; allowed: {', '.join(BUY_IN_RULES)}")
+        question = ("guidance", query, rule, current_stake, target_risk, hysteresis, buy_in)
+        return await self._cached(
+            question, lambda: self._guidance(query, rule, current_stake, target_risk, hysteresis, buy_in)
+        )
+
+    async def _guidance(
+        self,
+        query: StatsQuery,
+        rule: float,
+        current_stake: str | None,
+        target_risk: float | None,
+        hysteresis: float,
+        buy_in: str,
+    ) -> BankrollGuidance:
         rows = await self.sessions(query)
         figures = stats.summary(rows)
         return stats.bankroll_guidance(
@@ -115,6 +153,9 @@ class StatsService:
 
     async def drawdown(self, query: StatsQuery) -> DrawdownReport:
         """The current drawdown, the chance of one at least this deep, and the risk of ruin of the balance."""
+        return await self._cached(("drawdown", query), lambda: self._drawdown(query))
+
+    async def _drawdown(self, query: StatsQuery) -> DrawdownReport:
         rows = await self.sessions(query)
         figures = stats.summary(rows)
         swings = figures.downswings

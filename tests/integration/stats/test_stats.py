@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import Player
+from tests.conftest import Player, eventually
+from tests.factories import played_session
 from tests.integration.stats.history import post_history
 from workers.clickhouse import Warehouse
 
@@ -163,3 +164,19 @@ async def test_players_never_see_each_others_statistics(client: AsyncTestClient[
     assert (summary["sessions"], summary["profit"]) == (0, 0)
     assert await get(client, bob, "bankroll") == {}
     assert await get(client, bob, "breakdown?by=stakes&currency=USD") == {}
+
+
+async def test_a_new_session_refreshes_cached_figures(
+    client: AsyncTestClient[Any], warehouse: Warehouse, alice: Player
+) -> None:
+    before = await get(client, alice, "summary?currency=USD&format=cash")
+    again = await get(client, alice, "summary?currency=USD&format=cash")
+    assert again == before  # served from the cache: same stamp, same figures
+    _, events = played_session(buy_in=20000, cash_out=41000)
+    await client.post("/api/v1/events", json={"events": events}, headers=alice.headers)
+
+    async def refreshed() -> bool:
+        after = await get(client, alice, "summary?currency=USD&format=cash")
+        return bool(after["sessions"] == before["sessions"] + 1)
+
+    assert await eventually(refreshed, timeout=20)
