@@ -26,6 +26,11 @@ class BatchAnswer(msgspec.Struct, frozen=True):
     rejected: int
     results: list[EventResult]
 
+    @classmethod
+    def of(cls, results: list[EventResult]) -> BatchAnswer:
+        counts = {s: sum(1 for r in results if r.status == s) for s in ("accepted", "duplicate", "rejected")}
+        return cls(results=results, **counts)
+
 
 _BATCH = msgspec.json.Decoder(EventBatch)
 
@@ -61,7 +66,7 @@ class EventController(Controller):
         results = await Ingest(state.redis, state.settings.event_id_ttl_days).ingest(
             principal, parse_batch(await request.body())
         )
-        counts = {s: sum(1 for r in results if r.status == s) for s in ("accepted", "duplicate", "rejected")}
-        if counts["accepted"]:
+        answer = BatchAnswer.of(results)
+        if answer.accepted:
             await kick.kick()
-        return BatchAnswer(results=results, **counts)
+        return answer

@@ -99,10 +99,10 @@ class ImportController(Controller):
         results = await Importer(state.redis, state.settings.event_id_ttl_days).restore(
             principal, parse_batch(await request.body())
         )
-        counts = {s: sum(1 for r in results if r.status == s) for s in ("accepted", "duplicate", "rejected")}
-        if counts["accepted"]:
+        answer = BatchAnswer.of(results)
+        if answer.accepted:
             await kick.kick()
-        return BatchAnswer(results=results, **counts)
+        return answer
 
 
 class ReplayController(Controller):
