@@ -21,6 +21,7 @@ from api import create_app
 from api.deps import ReadinessCheck
 from api.devices import DeviceController
 from api.exports import ExportController, ImportController, ReplayController
+from api.push import PushController
 from api.stats import StatsController
 from bankroll.redis_server import PrivateRedis
 from shared.push import PushBook, load_or_create_vapid
@@ -142,7 +143,8 @@ def make_app(runtime: Runtime) -> Litestar:
             ExportController,
             ImportController,
             ReplayController,
+            PushController,
             *web_routes(),
         ],
-        state={"warehouse": runtime.warehouse},
+        state={"warehouse": runtime.warehouse, "vapid": load_or_create_vapid(runtime.settings.data_dir)},
     )

@@ -311,7 +311,7 @@ def alert_payload(alert: Alert) -> AlertPayload:
         session_id=alert.session_id,
         score=round(alert.score, 3),
         reasons=reasons,
-        url=f"/app/session/{alert.session_id}",
+        url=f"/app/live/{alert.session_id}",
     )
 
 

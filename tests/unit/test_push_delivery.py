@@ -175,7 +175,7 @@ def test_a_break_suggestion_payload_offers_both_answers_and_links_to_the_session
         "score": 0.812,
         "reasons": ["3 big losses", "faster play"],
         "actions": [{"action": "break", "title": "Take a break"}, {"action": "fine", "title": "I'm fine"}],
-        "url": "/app/session/s1",
+        "url": "/app/live/s1",
     }
     assert payload.urgency == "high"
 

@@ -85,6 +85,29 @@ def running(sessions: list[SessionRow]) -> VdomDict | None:
     )
 
 
+def break_suggestions() -> VdomDict:
+    """The Web Push switch; push.js (in the browser) asks permission, subscribes and fills in its state."""
+    return html.section(
+        {"class_name": "card switch", "data_testid": "push-control"},
+        html.div(
+            html.b("Break suggestions"),
+            html.div(
+                {"class_name": "muted small", "data_push_status": "", "data_testid": "push-status", "role": "status"}
+            ),
+        ),
+        html.button(
+            {
+                "type": "button",
+                "class_name": "btn",
+                "data_push_toggle": "",
+                "data_testid": "push-toggle",
+                "aria_label": "Break suggestions",
+            },
+            "…",
+        ),
+    )
+
+
 @component
 def home(client: BankrollClient) -> VdomDict:
     data = use_load(lambda: load_home(client), "home")
@@ -101,4 +124,5 @@ def home(client: BankrollClient) -> VdomDict:
         *summary(sessions),
         html.p({"class_name": "muted small"}, "No sessions yet: start one at the table.") if not sessions else "",
         html.a({"class_name": "btn big", "href": "/app/history"}, "Session history"),
+        break_suggestions(),
     )

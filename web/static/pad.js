@@ -379,6 +379,10 @@ var Pad = (function () {
 
   function boot() {
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+    if (typeof Push === "undefined") {
+      // The break-suggestions switch (push.js): loaded after the pad, as nothing here waits for it.
+      document.head.append(el("script", { src: "/static/push.js", defer: true }));
+    }
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
     window.addEventListener("online", () => syncNow());
     navigator.serviceWorker && navigator.serviceWorker.addEventListener("message", () => changed());

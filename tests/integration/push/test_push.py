@@ -63,7 +63,7 @@ async def test_a_break_suggestion_reaches_the_browser_encrypted_and_signed(
         "score": 0.87,
         "reasons": ["lost 3 big pots", "faster play"],
         "actions": [{"action": "break", "title": "Take a break"}, {"action": "fine", "title": "I'm fine"}],
-        "url": "/app/session/sess-42",
+        "url": "/app/live/sess-42",
     }
     assert received.headers["content-encoding"] == "aes128gcm"
     assert received.headers["urgency"] == "high"
