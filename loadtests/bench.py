@@ -163,6 +163,65 @@ async def make_players(redis_url: str, players: int) -> list[str]:
         await redis.aclose()
 
 
+async def push_bench(alerts: int = 200) -> dict[str, float]:
+    """Alert to push sent: encrypt (RFC 8291), sign (VAPID) and POST to a push endpoint on 127.0.0.1."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from shared.push import PushBook, PushSubscription, SubscriptionKeys, load_or_create_vapid
+    from shared.tilt_policy import Alert
+    from tests.services import start_redis
+    from workers.push import PushSender, alert_payload, deliver_alert
+
+    class Sink(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
+        redis_server = start_redis(Path(tmp))
+        redis = Redis.from_url(redis_server.url)
+        try:
+            key = ec.generate_private_key(ec.SECP256R1()).public_key()
+            point = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+            import base64
+
+            def b64(raw: bytes) -> str:
+                return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+            sub = PushSubscription(
+                endpoint=f"http://127.0.0.1:{server.server_address[1]}/push/1",
+                keys=SubscriptionKeys(p256dh=b64(point), auth=b64(os.urandom(16))),
+            )
+            book = PushBook(redis, allow_insecure_endpoints=True)
+            await book.add("bench", sub)
+            alert = Alert("s1", datetime.now(UTC), 0.91, ["3 rebuys in 40 min", "down 2.5 buy-ins in the last hour"])
+            times = []
+            async with PushSender(
+                load_or_create_vapid(Path(tmp)), "mailto:bench@example.invalid", timeout_s=5
+            ) as sender:
+                for _ in range(alerts):
+                    t0 = time.perf_counter()
+                    report = await deliver_alert(book, sender, "bench", alert_payload(alert))
+                    times.append((time.perf_counter() - t0) * 1000)
+                    assert report.delivered
+        finally:
+            await redis.aclose()
+            redis_server.stop()
+            server.shutdown()
+    return {"p50_ms": pct(times, 0.5), "p99_ms": pct(times, 0.99)}
+
+
 def run(players: int, with_worker: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         port = free_port()
@@ -214,6 +273,11 @@ def main() -> None:
     print("| per event p50 | per event p99 | events/s |")
     print("|---|---|---|")
     print(f"| {t['p50_ms']:.3f} ms | {t['p99_ms']:.3f} ms | {t['events_per_s']:,.0f} |")
+    p = asyncio.run(push_bench())
+    print("\nAlert to push sent (encrypt + VAPID + POST to a push endpoint on 127.0.0.1, 200 alerts)")
+    print("| p50 | p99 |")
+    print("|---|---|")
+    print(f"| {p['p50_ms']:.1f} ms | {p['p99_ms']:.1f} ms |")
 
 
 if __name__ == "__main__":
