@@ -318,8 +318,18 @@ var Pad = (function () {
     const sessions = (await Outbox.all("sessions")).filter((s) => s.status !== "ended" && s.started_at);
     return sessions.find((s) => now - s.started_at > limit && now - s.last_activity > HOUR && !(s.snooze > now));
   }
+  // One prompt at a time: the timer and a page load may both check while the first is still looking.
+  let checking = false;
   async function checkForgotten() {
-    if (document.querySelector("dialog[open]")) return;
+    if (checking || document.querySelector("dialog[open]")) return;
+    checking = true;
+    try {
+      await promptForgotten();
+    } finally {
+      checking = false;
+    }
+  }
+  async function promptForgotten() {
     const s = await forgotten(Date.now());
     if (!s) return;
     const v = await ask("Still playing?", [el("p", {}, `Your ${s.game || ""} session started ` +
