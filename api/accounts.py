@@ -97,8 +97,13 @@ class Accounts:
         raw = await self.redis.hvals(keys.devices(user_id))
         return sorted((msgspec.json.decode(r, type=Device) for r in raw), key=lambda d: d.created_at)
 
+    async def is_active(self, principal: Principal) -> bool:
+        """Whether the caller's device is still known and not revoked."""
+        raw = await self.redis.hget(keys.devices(principal.user_id), principal.device_id)
+        return raw is not None and msgspec.json.decode(raw, type=Device).revoked_at is None
+
     async def revoke(self, user_id: str, device_id: str) -> Device:
-        """Revoke a device: its token stops working at once; its events stay."""
+        """Revoke a device: its token stops working at once and its open streams end; its events stay."""
         raw = await self.redis.hget(keys.devices(user_id), device_id)
         if raw is None:
             raise InvalidInput(f"no device {device_id!r} for this user")
@@ -107,18 +112,20 @@ class Accounts:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.token(device.token_hash))
             pipe.hset(keys.devices(user_id), device_id, msgspec.json.encode(revoked))
+            pipe.publish(keys.revoked_channel(device_id), b"revoked")  # every open stream of the device ends
             await pipe.execute()
         return revoked
 
     async def create_pairing(self, user_id: str, label: str) -> str:
         """A one-time code, valid 15 minutes, that a phone trades for its own device token."""
         code = secrets.token_urlsafe(18)
-        await self.redis.set(keys.pairing(code), msgspec.json.encode([user_id, label]), ex=PAIRING_TTL_S)
+        # Stored under its hash, like tokens: whoever reads Redis or its AOF cannot redeem a pending code.
+        await self.redis.set(keys.pairing(hash_token(code)), msgspec.json.encode([user_id, label]), ex=PAIRING_TTL_S)
         return code
 
     async def redeem_pairing(self, code: str, label: str | None = None) -> NewToken:
         """Trade a pairing code for a device token; a code works once."""
-        raw = await self.redis.getdel(keys.pairing(code))
+        raw = await self.redis.getdel(keys.pairing(hash_token(code)))
         if raw is None:
             raise NotAllowed("this pairing link is unknown, used or expired; run `bankroll device pair NAME` again")
         user_id, default_label = msgspec.json.decode(raw, type=tuple[str, str])

@@ -21,6 +21,7 @@ from api.deps import DrainKick, ReadinessCheck, provide_kick, provide_principal
 from api.events.controllers import EventController
 from api.health import healthz, readyz
 from api.sessions.controllers import SessionController
+from api.streams import StreamLimit
 from shared import keys
 from shared.errors import InvalidInput, NotAllowed, PermanentError, RetryableError
 from shared.jobs import serialize_job
@@ -79,6 +80,7 @@ def create_app(
                 await redis.ping()
 
             app.state.redis = redis
+            app.state.streams = StreamLimit(settings.max_streams_per_user)
             app.state.kick = DrainKick(enqueue_drain)
             app.state.readiness = {"redis": redis_ready, **(readiness or {})}
             for item in background:

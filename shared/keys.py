@@ -33,8 +33,14 @@ def live_channel(session_id: str) -> str:
     return f"{PREFIX}:live:{session_id}"
 
 
-def pairing(code: str) -> str:
-    return f"{PREFIX}:pair:{code}"
+def pairing(code_hash: str) -> str:
+    """A pending pairing, under the SHA-256 of its one-time code (never the code itself)."""
+    return f"{PREFIX}:pair:{code_hash}"
+
+
+def revoked_channel(device_id: str) -> str:
+    """Pub/sub channel told when the device is revoked: its open streams and web socket close."""
+    return f"{PREFIX}:revoked:{device_id}"
 
 
 def push_subscriptions(user_id: str) -> str:

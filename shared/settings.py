@@ -24,6 +24,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embedded_worker: bool = True  # BANKROLL_EMBEDDED_WORKER: `bankroll serve` also runs the arq worker
     event_id_ttl_days: int = 30  # EVENT_ID_TTL_DAYS: how long an event id is remembered for dedupe (≥ 8)
     max_body_bytes: int = 4 * 1024 * 1024  # MAX_BODY_BYTES: larger request bodies get 413
+    max_streams_per_user: int = 20  # MAX_STREAMS_PER_USER: open SSE streams per user and process; more get 429
     tilt_model_path: str = ""  # TILT_MODEL_PATH, default the model shipped in workers/tilt_model
     vapid_subject: str = "mailto:admin@bankroll.invalid"  # VAPID_SUBJECT: contact in VAPID claims (RFC 8292)
     push_timeout_s: float = 10.0  # PUSH_TIMEOUT_S: a push service slower than this is retried later
@@ -64,6 +65,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         embedded_worker=_flag(e.get("BANKROLL_EMBEDDED_WORKER", "true")),
         event_id_ttl_days=ttl,
         max_body_bytes=int(e.get("MAX_BODY_BYTES", str(4 * 1024 * 1024))),
+        max_streams_per_user=int(e.get("MAX_STREAMS_PER_USER", "20")),
         tilt_model_path=e.get("TILT_MODEL_PATH", ""),
         vapid_subject=e.get("VAPID_SUBJECT", "mailto:admin@bankroll.invalid"),
         push_timeout_s=float(e.get("PUSH_TIMEOUT_S", "10")),

@@ -127,6 +127,7 @@ async def eventually(probe: Any, timeout: float = 20.0, interval: float = 0.1) -
 
 class LiveServer(msgspec.Struct):
     url: str
+    app: Any = None  # the Litestar app it serves, for looking at its state (the Redis pool, open streams)
 
 
 @pytest.fixture
@@ -140,7 +141,8 @@ def live_server(runtime: Runtime, redis: Redis) -> Iterator[LiveServer]:
     from tests.services import free_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(make_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
+    app = make_app(runtime)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -148,6 +150,6 @@ def live_server(runtime: Runtime, redis: Redis) -> Iterator[LiveServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the app did not start")
         time.sleep(0.05)
-    yield LiveServer(url=f"http://127.0.0.1:{port}")
+    yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
     server.should_exit = True
     thread.join(30)

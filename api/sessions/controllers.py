@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated
 
+import anyio
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -44,17 +46,22 @@ class SessionController(Controller):
     async def stream(
         self, state: State, principal: NamedDependency[Principal], session_id: FromPath[str]
     ) -> ServerSentEvent:
-        reader = SessionReader(state.redis)
-        feed: Any = reader.feed(principal, session_id)
-        first = await feed.__anext__()  # ownership is checked before the 200 goes out
+        feed = SessionReader(state.redis).feed(principal, session_id, state.streams)
+        first = await feed.__anext__()  # ownership and the stream cap are checked before the 200 goes out
         return ServerSentEvent(_messages(first, feed), headers={"Cache-Control": "no-store"})
 
 
-async def _messages(first: str | None, rest: Any) -> Any:
-    yield ServerSentEventMessage(data=first, event="state")
-    async for item in rest:
-        yield (
-            ServerSentEventMessage(comment="keepalive", data=None)
-            if item is None
-            else ServerSentEventMessage(data=item, event="state")
-        )
+async def _messages(first: str | None, rest: AsyncGenerator[str | None, None]) -> AsyncIterator[ServerSentEventMessage]:
+    try:
+        yield ServerSentEventMessage(data=first, event="state")
+        async for item in rest:
+            yield (
+                ServerSentEventMessage(comment="keepalive", data=None)
+                if item is None
+                else ServerSentEventMessage(data=item, event="state")
+            )
+    finally:
+        # The client left (or the device was revoked): close the feed now, shielded, so its Redis connection
+        # goes back to the pool instead of waiting for the garbage collector.
+        with anyio.CancelScope(shield=True):
+            await rest.aclose()

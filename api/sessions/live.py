@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 import msgspec
@@ -12,6 +11,7 @@ from redis.asyncio import Redis
 
 from api.accounts import Principal
 from api.events.ingest import StoredState
+from api.streams import REVOKED, StreamLimit, subscribed
 from shared import keys
 from shared.events import Event, decode_event
 from shared.reducer import LiveView, SessionSummary, live_view, summarize
@@ -52,22 +52,24 @@ class SessionReader:
         raws = await self.redis.hvals(keys.session(session_id, "ev"))
         return sorted((decode_event(r) for r in raws), key=lambda e: e.order_key)
 
-    async def feed(self, principal: Principal, session_id: str, keepalive_s: float = 15.0) -> AsyncIterator[str | None]:
-        """The current state, then the new state after each accepted batch; None asks for a keepalive comment."""
+    async def feed(
+        self, principal: Principal, session_id: str, limit: StreamLimit, keepalive_s: float = 15.0
+    ) -> AsyncGenerator[str | None, None]:
+        """The current state, then the new state after each accepted batch; None asks for a keepalive comment.
+
+        The feed ends when the caller's device is revoked. Past the user's stream cap it raises
+        ``TooManyRequestsException`` before yielding anything.
+        """
         await self._owned(principal, session_id)
-        pubsub = self.redis.pubsub()
-        await pubsub.subscribe(keys.live_channel(session_id))
-        try:
+        async with subscribed(self.redis, limit, principal, keys.live_channel(session_id)) as subscription:
             yield _ENC.encode(await self.live(principal, session_id)).decode()
             while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=keepalive_s)
+                message = await subscription.next(keepalive_s)
+                if message is REVOKED:
+                    return
                 if message is None:
                     yield None
                     continue
-                state = _STATE.decode(message["data"]).state
+                assert isinstance(message, bytes)
+                state = _STATE.decode(message).state
                 yield _ENC.encode(live_view(state, datetime.now(UTC))).decode()
-        except asyncio.CancelledError:
-            raise
-        finally:
-            await pubsub.unsubscribe()
-            await pubsub.aclose()

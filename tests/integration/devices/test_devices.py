@@ -7,7 +7,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
-from api.accounts import Accounts
+from api.accounts import Accounts, hash_token
 from tests.conftest import Player
 
 
@@ -27,6 +27,17 @@ async def test_a_pairing_code_is_traded_for_a_working_device_token(
     assert listed.status_code == 200
     mine = [d for d in listed.json() if d["device_id"] == body["device_id"]]
     assert mine == [{**mine[0], "label": "Pixel", "current": True, "revoked_at": None}]
+
+
+async def test_a_pending_pairing_code_is_stored_only_as_its_hash(
+    client: AsyncTestClient[Any], redis: Redis, alice: Player
+) -> None:
+    code = await pairing_code(redis, alice)
+    stored = [key async for key in redis.scan_iter("pbt:pair:*")]
+    assert stored == [f"pbt:pair:{hash_token(code)}".encode()]
+    dump = [await redis.dump(key) for key in stored]
+    assert not any(code.encode() in (value or b"") for value in [*stored, *dump])
+    assert (await client.post("/api/v1/devices/pair", json={"code": code})).status_code == 201
 
 
 async def test_a_pairing_code_works_only_once(client: AsyncTestClient[Any], redis: Redis, alice: Player) -> None:
