@@ -10,7 +10,7 @@ import uuid
 import msgspec
 from redis.asyncio import Redis
 
-from shared import keys
+from adapters import keys
 from shared.errors import InvalidInput, NotAllowed
 
 PAIRING_TTL_S = 15 * 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -17,14 +18,13 @@ from redis.asyncio import ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from adapters.jobs import enqueue_drain, serialize_job
 from api.deps import DrainKick, ReadinessCheck, provide_kick, provide_principal
 from api.events.controllers import EventController
 from api.health import healthz, readyz
 from api.sessions.controllers import SessionController
 from api.streams import StreamLimit
-from shared import keys
 from shared.errors import InvalidInput, NotAllowed, PermanentError, RetryableError
-from shared.jobs import serialize_job
 from shared.settings import Settings
 
 Background = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -73,15 +73,12 @@ def create_app(
             stack.push_async_callback(redis.connection_pool.disconnect)
             stack.push_async_callback(redis.aclose)
 
-            async def enqueue_drain() -> None:
-                await redis.enqueue_job("drain", _job_id=keys.DRAIN_JOB)
-
             async def redis_ready() -> None:
                 await redis.ping()
 
             app.state.redis = redis
             app.state.streams = StreamLimit(settings.max_streams_per_user)
-            app.state.kick = DrainKick(enqueue_drain)
+            app.state.kick = DrainKick(functools.partial(enqueue_drain, redis))
             app.state.readiness = {"redis": redis_ready, **(readiness or {})}
             for item in background:
                 await stack.enter_async_context(item(app))

@@ -19,8 +19,8 @@ from litestar.exceptions import TooManyRequestsException
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from adapters import keys
 from api.accounts import Accounts, Principal
-from shared import keys
 
 RETRY_AFTER_S: Final = 5  # told to a client past its stream cap: streams of a closed tab end within this
 _CLOSE_TIMEOUT_S: Final = 5.0

@@ -25,7 +25,7 @@ import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from shared import keys
+from adapters import keys
 from shared.errors import InvalidInput
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared import keys
+from adapters import keys
+from adapters.outbox import ENTRY_FIELD, OutboxEntry, decode_entry
 from shared.errors import SinkUnavailable
-from shared.outbox import ENTRY_FIELD, OutboxEntry, decode_entry
 from workers.sinks import Sink
 
 log = logging.getLogger(__name__)

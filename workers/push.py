@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from webpush import WebPush
 from webpush.types import WebPushSubscription
 
+from adapters.jobs import PUSH_JOB
 from shared.errors import InvalidInput, SinkUnavailable
 from shared.money import format_money
 from shared.push import PushBook, PushSubscription, VapidKeys, b64url_encode
@@ -454,7 +455,6 @@ async def _deliver_one(
 
 # --- the arq job ----------------------------------------------------------------------------------------------
 
-PUSH_JOB = "push_alert"
 PUSH_ROUNDS = 5  # rounds of a pending endpoint before it is given up (each round already retries in-process)
 _PAYLOAD_DECODER = msgspec.json.Decoder(AlertPayload)
 
@@ -496,7 +496,6 @@ async def push_alert_job(
 __all__ = [
     "ALERT_TTL_S",
     "MAX_PAYLOAD_BYTES",
-    "PUSH_JOB",
     "AlertAction",
     "AlertPayload",
     "DeliveryReport",

@@ -16,9 +16,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from adapters.outbox import OutboxEntry
 from shared.errors import SinkUnavailable
 from shared.events import encode_event
-from shared.outbox import OutboxEntry
 from workers.clickhouse import (
     EVENT_COLUMNS,
     SESSION_COLUMNS,

@@ -22,8 +22,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from shared import keys
-from shared.jobs import deserialize_job, serialize_job
+from adapters.jobs import DRAIN_JOB, deserialize_job, enqueue_drain, serialize_job
 from workers.outbox import backlog, drain_safely, ensure_groups, trim
 from workers.sinks import Sink
 
@@ -82,7 +81,7 @@ async def sweep_job(ctx: dict[str, Any]) -> None:
     """Every second: wake a drain for anything left behind (failed sinks, races) and trim the stream."""
     fanout: Fanout = ctx["fanout"]
     if await fanout.needs_drain():
-        await ctx["redis"].enqueue_job("drain", _job_id=keys.DRAIN_JOB)
+        await enqueue_drain(ctx["redis"])
     await fanout.maybe_trim()
 
 
@@ -122,7 +121,7 @@ def build_worker(
             await sink.close()
 
     return Worker(
-        functions=[func(drain_job, name="drain", keep_result=0, timeout=120, max_tries=1000), *extra_functions],
+        functions=[func(drain_job, name=DRAIN_JOB, keep_result=0, timeout=120, max_tries=1000), *extra_functions],
         cron_jobs=[cron(sweep_job, name="sweep", second=set(range(60)), keep_result=0, run_at_startup=True)],
         redis_pool=redis,
         job_serializer=serialize_job,

@@ -17,11 +17,11 @@ import msgspec
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
+from adapters import keys
+from adapters.outbox import OutboxEntry, encode_entry
 from api.accounts import Principal
-from shared import keys
 from shared.errors import InvalidEvent, RetryableError
 from shared.events import Event, SessionEnded, SessionStarted, check_not_in_future, decode_event, encode_event
-from shared.outbox import OutboxEntry, encode_entry
 from shared.reducer import SessionState, fold, fold_more
 
 Status = Literal["accepted", "duplicate", "rejected"]

@@ -9,9 +9,9 @@ from itertools import groupby
 import msgspec
 from redis.asyncio import Redis
 
+from adapters import keys
 from api.accounts import Principal
 from api.events.ingest import EventResult, Ingest
-from shared import keys
 from shared.events import MAX_BATCH
 from shared.imports import ImportOptions, PlannedSession, RowError, plan_csv
 

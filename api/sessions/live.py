@@ -9,10 +9,10 @@ import msgspec
 from litestar.exceptions import NotFoundException
 from redis.asyncio import Redis
 
+from adapters import keys
 from api.accounts import Principal
 from api.events.ingest import StoredState
 from api.streams import REVOKED, StreamLimit, subscribed
-from shared import keys
 from shared.events import Event, decode_event
 from shared.reducer import LiveView, SessionSummary, live_view, summarize
 

@@ -12,12 +12,12 @@ import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from shared import keys
+from adapters import keys
+from adapters.jobs import PUSH_JOB
 from shared.push import PushBook, PushSubscription, VapidKeys
 from shared.tilt_policy import Alert, AlertKind, RealityCheck
 from tests.integration.push.browser import FakeBrowser
 from workers.push import (
-    PUSH_JOB,
     PUSH_ROUNDS,
     AlertPayload,
     PushSender,

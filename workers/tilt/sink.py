@@ -15,12 +15,13 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 
-from shared import keys
+from adapters import keys
+from adapters.jobs import PUSH_JOB
+from adapters.outbox import OutboxEntry
 from shared.errors import SinkUnavailable
 from shared.events import Event
-from shared.outbox import OutboxEntry
 from shared.tilt_policy import Alert
-from workers.push import PUSH_JOB, alert_payload
+from workers.push import alert_payload
 from workers.sinks import Sink
 from workers.tilt.engine import TiltEngine
 from workers.tilt.scorer import ModelUnavailable, TiltScorer

@@ -12,10 +12,10 @@ from aiokafka import AIOKafkaConsumer
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from adapters import keys
+from adapters.outbox import OutboxEntry
 from bankroll.wiring import Runtime, make_app
-from shared import keys
 from shared.errors import SinkUnavailable
-from shared.outbox import OutboxEntry
 from shared.settings import Settings
 from tests.conftest import Player, eventually
 from tests.factories import played_session

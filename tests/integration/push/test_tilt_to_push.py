@@ -14,8 +14,8 @@ import msgspec
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from adapters import keys
 from bankroll.wiring import Runtime, make_app
-from shared import keys
 from shared.events import MAX_BATCH, to_wire
 from shared.push import PushBook, PushSubscription
 from shared.settings import Settings

@@ -5,7 +5,6 @@ from __future__ import annotations
 PREFIX = "pbt"
 OUTBOX = f"{PREFIX}:outbox"  # stream of accepted batches, one consumer group per sink
 USERS = f"{PREFIX}:users"  # hash: user name -> user id
-DRAIN_JOB = "drain"  # arq job id: one drain queued at a time
 
 
 def token(token_hash: str) -> str:
