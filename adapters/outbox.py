@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from shared.events import Event, decode_event, encode_event
+from shared.events import Event, decode_stored
 from shared.reducer import SessionState
 
 
@@ -16,24 +16,24 @@ class OutboxEntry(msgspec.Struct, frozen=True, gc=False):
     states: list[SessionState]
 
 
-class _Wire(msgspec.Struct, frozen=True, gc=False):
-    # Events travel in their own wire form: `Event.data` is a base type, so a generic decode would lose the
-    # payload's fields; `decode_event` picks the payload type from the event's `type`.
+ENTRY_FIELD = b"b"
+_ENCODER = msgspec.json.Encoder()
+
+
+class _Stored(msgspec.Struct, frozen=True, gc=False):
     user_id: str
     events: list[msgspec.Raw]
     states: list[SessionState]
 
 
-ENTRY_FIELD = b"b"
-_DECODER = msgspec.json.Decoder(_Wire)
-_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(_Stored)
 
 
 def encode_entry(entry: OutboxEntry) -> bytes:
-    events = [msgspec.Raw(encode_event(e)) for e in entry.events]
-    return _ENCODER.encode(_Wire(user_id=entry.user_id, events=events, states=entry.states))
+    return _ENCODER.encode(entry)
 
 
 def decode_entry(raw: bytes) -> OutboxEntry:
-    wire = _DECODER.decode(raw)
-    return OutboxEntry(user_id=wire.user_id, events=[decode_event(bytes(e)) for e in wire.events], states=wire.states)
+    """Read an entry with the stored-event decoder: no intake rule is applied again to accepted events."""
+    stored = _DECODER.decode(raw)
+    return OutboxEntry(stored.user_id, [decode_stored(e) for e in stored.events], stored.states)

@@ -23,7 +23,7 @@ from typing import Any
 
 from api.stats import StatsQuery, StatsService
 from api.stats.cache import FigureCache
-from shared.events import BreakEnded, BreakStarted, ChipsAdded, Event, SessionEnded, SessionStarted, Stakes
+from shared.events import BreakEnded, BreakStarted, ChipsAdded, Event, SessionEnded, SessionStarted, Stakes, make_event
 from shared.reducer import fold
 from workers.clickhouse import EVENT_COLUMNS, SESSION_COLUMNS, TRANSACTION_COLUMNS, Warehouse, session_row
 
@@ -84,25 +84,9 @@ def _money_events(rng: random.Random, sid: uuid.UUID, start: datetime, hours: fl
             (end, SessionEnded(cash_out=cash_out)),
         ]
     return [
-        Event(
-            id=uuid.UUID(int=rng.getrandbits(128), version=4),
-            session_id=sid,
-            seq=i + 1,
-            type=_TYPE[type(p)],
-            at=t,
-            data=p,
-        )
+        make_event(p, id=uuid.UUID(int=rng.getrandbits(128), version=4), session_id=sid, seq=i + 1, at=t)
         for i, (t, p) in enumerate(data)
     ]
-
-
-_TYPE = {
-    SessionStarted: "session.started",
-    SessionEnded: "session.ended",
-    ChipsAdded: "chips.added",
-    BreakStarted: "break.started",
-    BreakEnded: "break.ended",
-}
 
 
 def generate(sessions: int, seed: int = 11) -> History:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from shared.errors import InvalidEvent, InvalidInput
-from shared.events import check_not_in_future, decode_event
+from shared.events import decode_event
 from shared.money import is_currency, parse_money
 
 # The fields a column can be mapped to, with what the cell must hold.
@@ -461,7 +461,7 @@ class _Row:
         """The schema's own rules (game length, tag length, ...), so the server accepts what the plan promises."""
         for event in events:
             try:
-                check_not_in_future(decode_event(msgspec.json.encode(event)), now)
+                decode_event(msgspec.json.encode(event), now=now)
             except InvalidEvent as exc:
                 self.errors.append(RowError(row=self.number, column="", value="", message=str(exc)))
                 return False

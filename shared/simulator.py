@@ -45,6 +45,8 @@ from shared.events import (
     StackCounted,
     Stakes,
     encode_event,
+    make_event,
+    millis,
 )
 
 
@@ -306,15 +308,8 @@ def _add_chips(rng: random.Random, table: _Table, amount: int, kind: str) -> Non
 def _emit(rng: random.Random, table: _Table, data: Payload) -> None:
     table.seq += 1
     table.now += timedelta(seconds=rng.randrange(1, 30))
-    event = Event(
-        id=_uuid(rng),
-        session_id=table.session_id,
-        seq=table.seq,
-        type=_TYPES[type(data)],
-        at=table.now,
-        data=data,
-        device="sim",
-    )
+    at = millis(table.now)  # what a phone sends: milliseconds
+    event = make_event(data, id=_uuid(rng), session_id=table.session_id, seq=table.seq, at=at, device="sim")
     table.out.append((event, table.tilted))
 
 
@@ -326,18 +321,6 @@ def _round_money(amount: float, big_blind: int) -> int:
     """Buy-ins come in round numbers: whole multiples of ten big blinds."""
     step = big_blind * 10
     return max(step, round(amount / step) * step)
-
-
-_TYPES: Final[dict[type[Payload], str]] = {
-    SessionStarted: "session.started",
-    StackCounted: "stack.counted",
-    ChipsAdded: "chips.added",
-    BreakStarted: "break.started",
-    BreakEnded: "break.ended",
-    NoteAdded: "note.added",
-    MoodReported: "mood.reported",
-    SessionEnded: "session.ended",
-}
 
 
 class _LabelLine(msgspec.Struct, frozen=True, tag_field="kind", tag="event"):

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from shared.events import Event, decode_event
+from shared.events import Event, decode_stored
 from shared.reducer import LiveView, SessionSummary
 
 
@@ -71,7 +71,7 @@ class BankrollClient:
 
     async def events(self, session_id: str) -> list[Event]:
         return [
-            decode_event(bytes(raw))
+            decode_stored(bytes(raw))
             for raw in _RAW_LIST.decode(await self._get(f"/api/v1/sessions/{session_id}/events"))
         ]
 

@@ -21,7 +21,7 @@ from adapters import keys
 from adapters.outbox import OutboxEntry, encode_entry
 from api.accounts import Principal
 from shared.errors import InvalidEvent, RetryableError
-from shared.events import Event, SessionEnded, SessionStarted, check_not_in_future, decode_event, encode_event
+from shared.events import Event, SessionEnded, SessionStarted, decode_event, decode_stored, encode_event
 from shared.reducer import SessionState, fold, fold_more
 
 Status = Literal["accepted", "duplicate", "rejected"]
@@ -81,8 +81,7 @@ class Ingest:
         streams: dict[str, list[tuple[int, Event]]] = defaultdict(list)
         for index, raw in enumerate(items):
             try:
-                event = decode_event(bytes(raw), device=principal.device_id)
-                check_not_in_future(event, now)
+                event = decode_event(bytes(raw), device=principal.device_id, now=now)
             except InvalidEvent as exc:
                 results[index] = EventResult(index=index, status="rejected", id=_guess_id(bytes(raw)), reason=str(exc))
                 continue
@@ -158,7 +157,7 @@ class Ingest:
                 state = fold_more(stored_state.state, accepted)
             else:
                 everything = await self.redis.hvals(k.events)
-                state = fold(stream, [decode_event(raw) for raw in everything] + accepted)
+                state = fold(stream, [decode_stored(raw) for raw in everything] + accepted)
                 newest = max(newest, last) if last is not None else newest
 
         state_json = _ENC.encode(StoredState(state=state, last=newest)) if state is not None else b""
@@ -228,7 +227,7 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
         known = seen.known_slots.get(eid) or accepted_ids.get(eid)
         if known is not None:
             previous = seen.stored.get(known) or canon_by_slot.get(known)
-            if known == event.slot and previous == canon:
+            if known == event.slot and previous is not None and _same(previous, canon):
                 results.append(EventResult(index=index, status="duplicate", id=eid))
             else:
                 reject(f"event id {eid} was already used for a different event; an id names one event")
@@ -296,6 +295,11 @@ redis.call('XADD', KEYS[9], '*', 'b', entry)
 redis.call('INCR', KEYS[1])
 return 1
 """
+
+
+def _same(stored: bytes, canon: bytes) -> bool:
+    """The stored event is this one (an event stored by an older release may order its keys differently)."""
+    return stored == canon or encode_event(decode_stored(stored)) == canon
 
 
 def _after_end(event: Event, end: EndMarker) -> bool:

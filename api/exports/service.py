@@ -14,7 +14,7 @@ import anyio.to_thread
 import msgspec
 
 from api.stats.warehouse import Rows
-from shared.events import decode_event
+from shared.events import Event, decode_stored, encode_event
 from shared.money import minor_digits
 from shared.reducer import SessionState, fold
 
@@ -40,19 +40,6 @@ ORDER BY received_at, at, device, seq, id
 """
 
 
-class WireEvent(msgspec.Struct, frozen=True, gc=False):
-    """An event in wire form as stored (``shared.events.Event``'s field order, the payload kept as raw JSON)."""
-
-    id: str
-    session_id: str | None
-    seq: int
-    type: str
-    at: datetime
-    data: msgspec.Raw
-    v: int
-    device: str
-
-
 _ENC = msgspec.json.Encoder()
 
 
@@ -61,18 +48,19 @@ def _zone(minutes: int) -> timezone:
     return timezone(timedelta(minutes=minutes))
 
 
-def wire_event(r: tuple[Any, ...]) -> WireEvent:
-    """A warehouse row back in wire form, with the device's own UTC offset (ClickHouse keeps milliseconds)."""
-    return WireEvent(
-        id=r[0],
-        session_id=r[1] or None,
-        seq=r[3],
-        type=r[4],
-        at=r[5].replace(tzinfo=UTC).astimezone(_zone(r[6])),
-        data=msgspec.Raw(r[7].encode()),
-        v=r[8],
-        device=r[2],
-    )
+def stored_event(r: tuple[Any, ...]) -> Event:
+    """A warehouse row back as the accepted event, with the device's own UTC offset (ClickHouse keeps ms)."""
+    wire = {
+        "type": r[4],
+        "data": msgspec.Raw(r[7].encode()),
+        "id": r[0],
+        "session_id": r[1] or None,
+        "seq": r[3],
+        "at": r[5].replace(tzinfo=UTC).astimezone(_zone(r[6])),
+        "v": r[8],
+        "device": r[2],
+    }
+    return decode_stored(_ENC.encode(wire))
 
 
 def major(amount: int | None, currency: str) -> str:
@@ -124,12 +112,12 @@ class ExportService:
             writer.writerow([tid, _iso(at), kind, major(amount, currency), currency, note, session])
         return out.getvalue().encode()
 
-    async def events(self) -> AsyncIterator[list[WireEvent]]:
+    async def events(self) -> AsyncIterator[list[Event]]:
         """Every raw event of the user in restore order, a page at a time."""
         offset = 0
         while True:
             sql = _EVENT_SQL.format(where="user_id = {user:String}") + f" LIMIT {PAGE} OFFSET {offset}"
-            page = [wire_event(r) for r in await self.rows.query(sql, {"user": self.user_id})]
+            page = [stored_event(r) for r in await self.rows.query(sql, {"user": self.user_id})]
             if page:
                 yield page
             if len(page) < PAGE:
@@ -139,7 +127,7 @@ class ExportService:
     async def events_jsonl(self) -> AsyncIterator[bytes]:
         """One event per line in wire form: the export, and the backup (state = fold(events))."""
         async for page in self.events():
-            yield b"".join(_ENC.encode(event) + b"\n" for event in page)
+            yield b"".join(encode_event(event) + b"\n" for event in page)
 
     async def events_parquet(self) -> bytes:
         """The raw events as one Parquet table (the payload as a JSON string column)."""
@@ -157,20 +145,20 @@ def _cell(name: str, value: Any, currency: str) -> Any:
     return "" if value is None else value
 
 
-def _parquet(events: list[WireEvent]) -> bytes:
+def _parquet(events: list[Event]) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.table(
         {
-            "id": pa.array([e.id for e in events], pa.string()),
-            "session_id": pa.array([e.session_id for e in events], pa.string()),
+            "id": pa.array([str(e.id) for e in events], pa.string()),
+            "session_id": pa.array([str(e.session_id) if e.session_id else None for e in events], pa.string()),
             "device": pa.array([e.device for e in events], pa.string()),
             "seq": pa.array([e.seq for e in events], pa.int32()),
             "type": pa.array([e.type for e in events], pa.string()).dictionary_encode(),
             "at": pa.array([e.at for e in events], pa.timestamp("ms", tz="UTC")),
             "utc_offset_min": pa.array([_offset(e.at) for e in events], pa.int16()),
-            "data": pa.array([bytes(e.data).decode() for e in events], pa.string()),
+            "data": pa.array([_ENC.encode(e.data).decode() for e in events], pa.string()),
             "v": pa.array([e.v for e in events], pa.int16()),
         }
     )
@@ -196,5 +184,5 @@ async def replay_session(rows: Rows, session_id: str, user_id: str | None) -> Se
     found = await rows.query(_EVENT_SQL.format(where=where), {"session": session_id, "user": user_id or ""})
     if not found:
         return None
-    events = [decode_event(_ENC.encode(wire_event(r))) for r in found]
+    events = [stored_event(r) for r in found]
     return fold(session_id, events)

@@ -13,7 +13,7 @@ from adapters import keys
 from api.accounts import Principal
 from api.events.ingest import StoredState
 from api.streams import REVOKED, StreamLimit, subscribed
-from shared.events import Event, decode_event
+from shared.events import Event, decode_stored
 from shared.reducer import LiveView, SessionSummary, live_view, summarize
 
 _STATE = msgspec.json.Decoder(StoredState)
@@ -50,7 +50,7 @@ class SessionReader:
     async def events(self, principal: Principal, session_id: str) -> list[Event]:
         await self._owned(principal, session_id)
         raws = await self.redis.hvals(keys.session(session_id, "ev"))
-        return sorted((decode_event(r) for r in raws), key=lambda e: e.order_key)
+        return sorted((decode_stored(r) for r in raws), key=lambda e: e.order_key)
 
     async def feed(
         self, principal: Principal, session_id: str, limit: StreamLimit, keepalive_s: float = 15.0

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.errors import InvalidInput
-from shared.events import Event, Payload, SessionEnded, SessionStarted, Stakes
+from shared.events import Event, Payload, SessionEnded, SessionStarted, Stakes, make_event
 from shared.reducer import fold
 from shared.stats import (
     BREAKDOWNS,
@@ -484,7 +484,7 @@ def test_session_row_takes_money_from_the_reducer() -> None:
     start = datetime(2026, 1, 5, 20, 0, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
 
     def event(seq: int, kind: str, at: datetime, data: Payload) -> Event:
-        return Event(id=uuid.uuid4(), session_id=sid, seq=seq, type=kind, at=at, data=data)
+        return make_event(data, id=uuid.uuid4(), session_id=sid, seq=seq, at=at)
 
     state = fold(
         str(sid),

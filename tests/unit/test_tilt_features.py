@@ -20,6 +20,7 @@ from shared.events import (
     StackCounted,
     Stakes,
     TransactionRecorded,
+    make_event,
 )
 from shared.tilt_features import (
     FEATURE_NAMES,
@@ -47,17 +48,7 @@ class Session:
 
     def at(self, minutes: float, data: Payload) -> Event:
         self.seq += 1
-        types = {
-            SessionStarted: "session.started",
-            StackCounted: "stack.counted",
-            ChipsAdded: "chips.added",
-            BreakStarted: "break.started",
-            BreakEnded: "break.ended",
-            NoteAdded: "note.added",
-            MoodReported: "mood.reported",
-            SessionEnded: "session.ended",
-        }
-        return Event(uuid.uuid4(), self.id, self.seq, types[type(data)], T0 + timedelta(minutes=minutes), data)
+        return make_event(data, id=uuid.uuid4(), session_id=self.id, seq=self.seq, at=T0 + timedelta(minutes=minutes))
 
     def start(self, minutes: float = 0, big_blind: int = 500) -> Event:
         return self.at(minutes, SessionStarted("cash", "NLH", "USD", BUY_IN, Stakes(big_blind // 2, big_blind)))
@@ -171,7 +162,7 @@ def test_history_learns_length_stakes_and_result_when_a_session_ends() -> None:
 
 
 def test_transactions_and_feedback_are_not_play() -> None:
-    event = Event(uuid.uuid4(), None, 1, "transaction.recorded", T0, TransactionRecorded("deposit", 100, "USD"))
+    event = make_event(TransactionRecorded("deposit", 100, "USD"), id=uuid.uuid4(), session_id=None, seq=1, at=T0)
     assert observe_player(PlayerFeatures(), event) is None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from shared.events import Event, TiltFeedback, decode_event
+from shared.events import Event, TiltFeedback, decode_stored
 from shared.reducer import played_seconds
 from shared.tilt_features import PlayerFeatures, SessionFeatures, drop_stale, observe_player, session_net
 from shared.tilt_policy import Alert, PlayerPolicy, PolicyConfig, SessionPolicy, Tick, apply_feedback, decide
@@ -122,7 +122,7 @@ class TiltEngine:
                     continue
                 line = _LINE_DECODER.decode(raw)
                 try:
-                    event = decode_event(bytes(line.event))
+                    event = decode_stored(bytes(line.event))
                 except Exception as exc:
                     exc.add_note(f"{path}:{number}")
                     raise
