@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,8 +11,8 @@ import pytest
 
 from shared.errors import InvalidEvent
 from shared.events import decode_event, decode_stored, encode_event
-from shared.reducer import fold
 from shared.money import format_money, parse_money
+from shared.reducer import fold
 from tests.factories import SessionScript
 
 
@@ -107,7 +108,7 @@ def test_a_tournament_place_is_at_most_the_field_size() -> None:
     script = SessionScript()
     script.start()
     ended = script.event("session.ended", {"place": 500, "entrants": 100})
-    with pytest.raises(InvalidEvent, match="`\\$.data.place` 500 is larger than `\\$.data.entrants` 100"):
+    with pytest.raises(InvalidEvent, match=re.escape("`$.data.place` 500 is larger than `$.data.entrants` 100")):
         decode(ended)
 
 
