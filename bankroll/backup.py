@@ -114,8 +114,8 @@ async def replay_via_api(client: httpx.AsyncClient, session_id: str) -> dict[str
 
 async def replay_direct(dsn: str, session_id: str) -> SessionState | None:
     """Fold the session from ClickHouse in this process: an http:// server, or the chDB files when no server runs."""
+    from adapters.clickhouse import Warehouse
     from api.exports import replay_session
-    from workers.clickhouse import Warehouse
 
     warehouse = Warehouse(dsn)
     try:

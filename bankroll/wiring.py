@@ -17,6 +17,7 @@ from arq import func
 from arq.worker import Worker
 from litestar import Litestar
 
+from adapters.clickhouse import Warehouse
 from adapters.jobs import PUSH_JOB
 from api import create_app
 from api.deps import ReadinessCheck
@@ -28,7 +29,6 @@ from bankroll.redis_server import PrivateRedis
 from shared.push import PushBook, load_or_create_vapid
 from shared.settings import Settings
 from web import web_routes
-from workers.clickhouse import Warehouse
 from workers.push import PushSender, install_push, push_alert_job
 from workers.sinks import ClickHouseSink, KafkaSink, Sink
 from workers.tilt.sink import TiltSink

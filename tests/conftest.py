@@ -15,11 +15,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from adapters.clickhouse import Warehouse
 from api.accounts import Accounts
 from bankroll.wiring import Runtime, make_app
 from shared.settings import Settings, load_settings
 from tests.services import KafkaBroker, RedisServer, missing_kafka_tools, missing_redis_tools, start_kafka, start_redis
-from workers.clickhouse import Warehouse
 from workers.sinks import ClickHouseSink
 
 REQUIRED = os.environ.get("CI", "").lower() == "true"

@@ -16,10 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from adapters.outbox import OutboxEntry
-from shared.errors import SinkUnavailable
-from shared.events import encode_event
-from workers.clickhouse import (
+from adapters.clickhouse import (
     EVENT_COLUMNS,
     SESSION_COLUMNS,
     TRANSACTION_COLUMNS,
@@ -28,6 +25,9 @@ from workers.clickhouse import (
     session_row,
     transaction_row,
 )
+from adapters.outbox import OutboxEntry
+from shared.errors import SinkUnavailable
+from shared.events import encode_event
 
 
 class Sink(abc.ABC):

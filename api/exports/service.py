@@ -13,7 +13,7 @@ from typing import Any, Final
 import anyio.to_thread
 import msgspec
 
-from api.stats.warehouse import Rows
+from adapters.clickhouse import Warehouse
 from shared.events import Event, decode_stored, encode_event
 from shared.money import minor_digits
 from shared.reducer import SessionState, fold
@@ -80,7 +80,7 @@ def _iso(value: datetime | None) -> str:
 class ExportService:
     """One user's data, complete, in open formats."""
 
-    def __init__(self, rows: Rows, user_id: str) -> None:
+    def __init__(self, rows: Warehouse, user_id: str) -> None:
         self.rows = rows
         self.user_id = user_id
 
@@ -172,7 +172,7 @@ def _offset(at: datetime) -> int:
     return int(offset.total_seconds() // 60) if offset else 0
 
 
-async def replay_session(rows: Rows, session_id: str, user_id: str | None) -> SessionState | None:
+async def replay_session(rows: Warehouse, session_id: str, user_id: str | None) -> SessionState | None:
     """Fold a session again from its raw events in ClickHouse; None when it has none (for this user).
 
     Args:

@@ -2,6 +2,6 @@
 
 from api.stats.controllers import StatsController
 from api.stats.service import DrawdownReport, StatsService
-from api.stats.warehouse import Rows, StatsQuery
+from api.stats.warehouse import StatsQuery
 
-__all__ = ["DrawdownReport", "Rows", "StatsController", "StatsQuery", "StatsService"]
+__all__ = ["DrawdownReport", "StatsController", "StatsQuery", "StatsService"]

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from litestar.datastructures import State
 
-from api.stats.warehouse import Rows
+from adapters.clickhouse import Warehouse
 
 T = TypeVar("T")
 
@@ -32,7 +32,7 @@ class FigureCache:
         self.size = size
         self._items: OrderedDict[tuple[str, bytes], tuple[tuple[Any, ...], Any]] = OrderedDict()
 
-    async def get(self, rows: Rows, user_id: str, question: bytes, compute: Callable[[], Awaitable[T]]) -> T:
+    async def get(self, rows: Warehouse, user_id: str, question: bytes, compute: Callable[[], Awaitable[T]]) -> T:
         [stamp] = await rows.query(_STAMP, {"u": user_id})
         key = (user_id, question)
         hit = self._items.get(key)

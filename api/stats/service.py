@@ -9,8 +9,9 @@ from typing import Final, Literal, TypeVar
 
 import msgspec
 
+from adapters.clickhouse import Warehouse
 from api.stats.cache import FigureCache
-from api.stats.warehouse import Rows, StatsQuery, ended_sessions, transactions
+from api.stats.warehouse import StatsQuery, ended_sessions, transactions
 from shared import stats
 from shared.errors import InvalidInput
 from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, SessionRow, Summary
@@ -46,7 +47,7 @@ class DrawdownReport(msgspec.Struct, frozen=True, gc=False):
 class StatsService:
     """Every statistic of one user, over the filters of a ``StatsQuery``."""
 
-    def __init__(self, rows: Rows, user_id: str, cache: FigureCache | None = None) -> None:
+    def __init__(self, rows: Warehouse, user_id: str, cache: FigureCache | None = None) -> None:
         self.rows = rows
         self.user_id = user_id
         self.cache = cache

@@ -1,25 +1,18 @@
-"""Reading the warehouse for statistics: the query interface the API needs, and finished sessions as SessionRow."""
+"""Reading the warehouse for statistics: the filters the statistics share, finished sessions as SessionRow."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import msgspec
 
+from adapters.clickhouse import Warehouse
 from shared.errors import InvalidInput
 from shared.money import is_currency
 from shared.stats import SessionRow, TransactionRow
 
 FORMATS: Final = ("cash", "tournament")
-
-
-class Rows(Protocol):
-    """What the API needs from ClickHouse (``workers.clickhouse.Warehouse`` is one); the API never imports workers."""
-
-    async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run one SELECT with bound parameters; the rows as tuples."""
-        ...
 
 
 class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,7 +78,7 @@ SETTINGS output_format_json_quote_64bit_integers = 0, prefer_column_name_to_alia
 _ROWS = msgspec.json.Decoder(list[SessionRow], strict=False)
 
 
-async def ended_sessions(rows: Rows, user_id: str, query: StatsQuery) -> list[SessionRow]:
+async def ended_sessions(warehouse: Warehouse, user_id: str, query: StatsQuery) -> list[SessionRow]:
     """The user's finished sessions that pass the filters, filtered in SQL.
 
     The date range applies to the playing day: the local start date, moved back a day for sessions that start
@@ -111,18 +104,20 @@ async def ended_sessions(rows: Rows, user_id: str, query: StatsQuery) -> list[Se
         if query.end is not None:
             sql.append(f"AND {day} <= {{end:Date}}")
             params["end"] = query.end
-    found = await rows.query(_SESSION_SQL.format(filters=" ".join(sql)), params)
+    found = await warehouse.query(_SESSION_SQL.format(filters=" ".join(sql)), params)
     return _ROWS.decode(found[0][0])
 
 
-async def transactions(rows: Rows, user_id: str, currency: str | None) -> list[TransactionRow]:
+async def transactions(warehouse: Warehouse, user_id: str, currency: str | None) -> list[TransactionRow]:
     """The user's deposits, withdrawals and expenses, in one currency or all."""
     sql = "SELECT at, kind, amount, currency FROM transactions FINAL WHERE user_id = {user:String}"
     params: dict[str, Any] = {"user": user_id}
     if currency is not None:
         sql += " AND currency = {currency:String}"
         params["currency"] = currency
-    return [TransactionRow(at=_utc(r[0]), kind=r[1], amount=r[2], currency=r[3]) for r in await rows.query(sql, params)]
+    return [
+        TransactionRow(at=_utc(r[0]), kind=r[1], amount=r[2], currency=r[3]) for r in await warehouse.query(sql, params)
+    ]
 
 
 def _utc(value: datetime) -> datetime:

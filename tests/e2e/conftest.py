@@ -18,12 +18,12 @@ import pytest
 import uvicorn
 from redis.asyncio import Redis
 
+from adapters.clickhouse import Warehouse
 from api.accounts import Accounts
 from bankroll.wiring import Runtime, make_app
 from shared.settings import load_settings
 from tests.conftest import need
 from tests.services import RedisServer
-from workers.clickhouse import Warehouse
 from workers.sinks import ClickHouseSink
 
 CHROMIUM = "/usr/bin/chromium"

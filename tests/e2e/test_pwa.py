@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from adapters.clickhouse import Warehouse
 from api.accounts import Accounts, NewToken
 from tests.conftest import eventually
 from tests.e2e.conftest import LiveServer, shot
-from workers.clickhouse import Warehouse
 
 pytestmark = pytest.mark.e2e
 

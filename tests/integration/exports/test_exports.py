@@ -14,13 +14,13 @@ import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from adapters.clickhouse import Warehouse
 from bankroll import backup
 from bankroll.wiring import Runtime, make_app
 from shared.settings import load_settings
 from tests.conftest import Player, eventually, make_player
 from tests.integration.stats.history import history, post_history, wait_for_history
 from tests.services import RedisServer
-from workers.clickhouse import Warehouse
 from workers.sinks import ClickHouseSink
 
 STATS = [

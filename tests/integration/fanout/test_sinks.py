@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from adapters import keys
+from adapters.clickhouse import Warehouse
 from adapters.outbox import OutboxEntry
 from bankroll.wiring import Runtime, make_app
 from shared.errors import SinkUnavailable
@@ -21,7 +22,6 @@ from tests.conftest import Player, eventually
 from tests.factories import played_session
 from tests.services import KafkaBroker, RedisServer
 from workers import outbox
-from workers.clickhouse import Warehouse
 from workers.sinks import ClickHouseSink, KafkaSink, Sink
 from workers.worker import Fanout
 

@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from adapters import keys
+from adapters.clickhouse import Warehouse
 from bankroll.wiring import Runtime, make_app
 from shared.events import MAX_BATCH, to_wire
 from shared.push import PushBook, PushSubscription
@@ -24,7 +25,6 @@ from tests.conftest import Player, eventually, make_player
 from tests.integration.push.browser import FakeBrowser
 from tests.integration.push.conftest import PushEndpoint
 from workers import outbox
-from workers.clickhouse import Warehouse
 from workers.sinks import ClickHouseSink, Sink
 from workers.tilt.sink import TiltSink
 

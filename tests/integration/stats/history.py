@@ -19,9 +19,9 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from adapters.clickhouse import Warehouse
 from tests.conftest import Player, eventually
 from tests.factories import SessionScript
-from workers.clickhouse import Warehouse
 
 ENDED_SESSIONS = 5
 ALL_SESSIONS = 6

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from adapters.clickhouse import Warehouse
 from tests.conftest import Player, eventually
 from tests.factories import played_session
 from tests.integration.stats.history import post_history
-from workers.clickhouse import Warehouse
 
 # USD cash games: X = +10000 (2 h), +12000 (2 h), −6000 (4 h); H = 8 h.
 W = 16000 / 8  # 2000 per hour

@@ -7,11 +7,11 @@ from pathlib import Path
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from adapters.clickhouse import Warehouse
 from bankroll.wiring import Runtime, make_app
 from shared.settings import Settings
 from tests.conftest import make_player
 from tests.factories import played_session
-from workers.clickhouse import Warehouse
 from workers.sinks import ClickHouseSink
 from workers.tilt.sink import TiltSink
 

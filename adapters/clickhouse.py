@@ -17,10 +17,10 @@ import anyio.to_thread
 import clickhouse_connect
 import msgspec
 
+from adapters.migrations import LEDGER, MIGRATIONS
 from shared.errors import SinkUnavailable
 from shared.events import Event, TransactionRecorded
 from shared.reducer import SessionState
-from workers.migrations import LEDGER, MIGRATIONS
 
 EVENT_COLUMNS = [
     "id", "user_id", "session_id", "device", "seq", "type", "at", "utc_offset_min", "data", "v", "received_at",
