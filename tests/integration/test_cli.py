@@ -23,22 +23,23 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
     env = {**os.environ, "BANKROLL_DATA_DIR": str(tmp_path), "PORT": str(port), "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)  # the private redis-server, as `make run` does
-    server = subprocess.Popen([sys.executable, "-m", "bankroll.cli", "serve"], env=env, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("bankroll serve did not become ready")
-        yield base, env
-    finally:
-        server.terminate()
-        server.wait(30)
+    # The context closes the stderr pipe when the server is gone (an open pipe is a ResourceWarning).
+    with subprocess.Popen([sys.executable, "-m", "bankroll.cli", "serve"], env=env, stderr=subprocess.PIPE) as server:
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            else:
+                pytest.fail("bankroll serve did not become ready")
+            yield base, env
+        finally:
+            server.terminate()
+            server.wait(30)
 
 
 def test_user_add_from_a_second_terminal_prints_a_working_token_on_its_last_line(

@@ -32,7 +32,8 @@ def test_a_browser_subscription_is_accepted() -> None:
 def test_padded_base64url_keys_are_accepted_too() -> None:
     sub = subscription()
     padded = SubscriptionKeys(p256dh=sub.keys.p256dh + "=" * (-len(sub.keys.p256dh) % 4), auth=sub.keys.auth + "==")
-    check_subscription(PushSubscription(ENDPOINT, padded))
+    accepted = PushSubscription(ENDPOINT, padded)
+    assert check_subscription(accepted) is accepted
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,8 @@ def test_a_local_http_endpoint_is_refused_without_the_test_flag() -> None:
 
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8080/push", "http://localhost:9/p", "http://[::1]:9/p"])
 def test_a_local_http_endpoint_is_accepted_with_the_test_flag(endpoint: str) -> None:
-    check_subscription(subscription(endpoint), allow_insecure_endpoints=True)
+    sub = subscription(endpoint)
+    assert check_subscription(sub, allow_insecure_endpoints=True) is sub
 
 
 def test_the_test_flag_does_not_open_http_to_other_hosts() -> None:

@@ -33,9 +33,11 @@ class SwitchableSink(Sink):
         self.inner = inner
         self.name = inner.name
         self.down = False
+        self.refused = 0  # writes tried while switched off
 
     async def write(self, entries: list[OutboxEntry]) -> None:
         if self.down:
+            self.refused += 1
             raise SinkUnavailable("ClickHouse switched off by the test")
         await self.inner.write(entries)
 
@@ -101,6 +103,10 @@ async def _equals(awaitable: Any, expected: Any) -> bool:
     return bool(await awaitable == expected)
 
 
+async def _at_least(sink: SwitchableSink, refused: int) -> bool:
+    return sink.refused >= refused
+
+
 async def test_events_reach_kafka_keyed_by_session(
     settings: Settings, warehouse: Warehouse, kafka_broker: KafkaBroker, alice: Player
 ) -> None:
@@ -145,9 +151,8 @@ async def test_clickhouse_away_for_a_while_delays_but_loses_nothing(
         events = await post_played_session(client, alice)
         live = await client.get(f"/api/v1/sessions/{events[0]['session_id']}", headers=alice.headers)
         assert live.json()["state"]["status"] == "ended"  # ingest and live state keep working
-        import asyncio
-
-        await asyncio.sleep(2)
+        # The worker tried (and will try again): wait for two refused writes, not for a guessed time.
+        assert await eventually(lambda: _at_least(sink, 2), timeout=30)
         assert await stored(warehouse, alice) == (0, 0)
         sink.down = False
         assert await eventually(lambda: _equals(stored(warehouse, alice), (len(events), len(events))), timeout=30)

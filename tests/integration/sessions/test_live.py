@@ -20,6 +20,7 @@ async def test_the_stream_sends_the_state_then_the_new_state_after_each_batch(
     client = httpx.AsyncClient(base_url=live_server.url, timeout=10)
     await client.post("/api/v1/events", json={"events": [s.start(buy_in=20000)]}, headers=alice.headers)
     states: list[dict[str, Any]] = []
+    first_state = asyncio.Event()
 
     async def listen() -> None:
         url = f"/api/v1/sessions/{s.session_id}/stream?token={alice.token}"
@@ -28,14 +29,13 @@ async def test_the_stream_sends_the_state_then_the_new_state_after_each_batch(
             async for line in response.aiter_lines():
                 if line.startswith("data: "):
                     states.append(json.loads(line.removeprefix("data: ")))
+                    first_state.set()
                     if len(states) == 2:
                         return
 
     listener = asyncio.create_task(listen())
-    for _ in range(100):
-        if states:
-            break
-        await asyncio.sleep(0.05)
+    # The stream is open once the current state arrived; only then can the next batch be seen on it.
+    await asyncio.wait_for(first_state.wait(), timeout=10)
     await client.post("/api/v1/events", json={"events": [s.stack(31000)]}, headers=alice.headers)
     await asyncio.wait_for(listener, timeout=10)
     await client.aclose()
