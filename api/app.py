@@ -7,18 +7,14 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from arq.connections import ArqRedis
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
-from redis import exceptions as redis_errors
-from redis.asyncio import ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 
-from adapters.jobs import enqueue_drain, serialize_job
+from adapters.connections import redis_client
+from adapters.jobs import enqueue_drain
 from api.deps import DrainKick, ReadinessCheck, provide_kick, provide_principal
 from api.events.controllers import EventController
 from api.health import healthz, readyz
@@ -60,16 +56,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            # One client for reads, writes and the queue; it reconnects on its own after a Redis restart.
-            redis = ArqRedis(
-                connection_pool=ConnectionPool.from_url(
-                    settings.redis_url or "",
-                    retry=Retry(ExponentialBackoff(cap=2, base=0.05), 10),
-                    retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
-                    max_connections=256,
-                ),
-                job_serializer=serialize_job,
-            )
+            redis = redis_client(settings.redis_url or "")
             stack.push_async_callback(redis.connection_pool.disconnect)
             stack.push_async_callback(redis.aclose)
 

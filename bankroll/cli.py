@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis
 
+from adapters.connections import redis_client
 from api.accounts import Accounts
 from bankroll.wiring import build_runtime, make_app, make_worker, with_redis
 from shared.settings import Settings, load_settings
@@ -48,11 +48,12 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _with_accounts(settings: Settings, action: Callable[[Accounts], Awaitable[int]]) -> int:
     settings, private = with_redis(settings)
-    redis = Redis.from_url(settings.redis_url or "")
+    redis = redis_client(settings.redis_url or "")
     try:
         return await action(Accounts(redis))
     finally:
         await redis.aclose()
+        await redis.connection_pool.disconnect()
         if private is not None:
             private.stop()
 

@@ -15,13 +15,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from arq import cron, func
-from arq.connections import ArqRedis
 from arq.worker import Worker
 from redis import exceptions as redis_errors
-from redis.asyncio import ConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.asyncio import Redis
 
+from adapters.connections import redis_client
 from adapters.jobs import DRAIN_JOB, deserialize_job, enqueue_drain, serialize_job
 from workers.outbox import backlog, drain_safely, ensure_groups, trim
 from workers.sinks import Sink
@@ -96,16 +94,7 @@ def build_worker(
     consumer: str | None = None,
 ) -> Worker:
     """An arq Worker over these sinks; ``bankroll serve`` runs it in-process, ``bankroll worker`` alone."""
-    redis = ArqRedis(
-        connection_pool=ConnectionPool.from_url(
-            redis_url,
-            retry=Retry(ExponentialBackoff(cap=2, base=0.05), 10),
-            retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
-            max_connections=256,
-        ),
-        job_serializer=serialize_job,
-        job_deserializer=deserialize_job,
-    )
+    redis = redis_client(redis_url)
     fanout = Fanout(redis, sinks, consumer)
 
     async def startup(ctx: dict[str, Any]) -> None:
