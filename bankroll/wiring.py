@@ -19,6 +19,7 @@ from litestar import Litestar
 
 from adapters.clickhouse import Warehouse
 from adapters.jobs import PUSH_JOB
+from adapters.push import PushBook, load_or_create_vapid
 from api import create_app
 from api.deps import ReadinessCheck
 from api.devices import DeviceController
@@ -26,7 +27,6 @@ from api.exports import ExportController, ImportController, ReplayController
 from api.push import PushController
 from api.stats import StatsController
 from bankroll.redis_server import PrivateRedis
-from shared.push import PushBook, load_or_create_vapid
 from shared.settings import Settings
 from web import web_routes
 from workers.push import PushSender, install_push, push_alert_job

@@ -171,7 +171,8 @@ async def push_bench(alerts: int = 200) -> dict[str, float]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from shared.push import PushBook, PushSubscription, SubscriptionKeys, load_or_create_vapid
+    from adapters.push import PushBook, load_or_create_vapid
+    from shared.push import PushSubscription, SubscriptionKeys
     from shared.tilt_policy import Alert
     from tests.services import start_redis
     from workers.push import PushSender, alert_payload, deliver_alert

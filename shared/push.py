@@ -1,8 +1,7 @@
-"""Web Push pieces the API and the workers share: the VAPID key pair, subscription validation, the subscription book.
+"""Web Push rules the API and the workers share: base64url and the checks a browser subscription must pass.
 
-Pure: ``cryptography`` and ``msgspec`` only. ``PushBook`` takes any client with the few Redis hash commands it
-uses (the ``HashStore`` protocol), so the API and the workers store subscriptions through one implementation
-without this module importing a database client.
+Pure: no key files, no store, no crypto client; the P-256 point check is the curve equation. The key pair and the
+subscription book live in ``adapters.push``.
 
 Errors: ``InvalidInput`` for a subscription that breaks a rule, naming the field, the value and the rule.
 """
@@ -12,29 +11,19 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import logging
-import os
-import tempfile
-from collections.abc import Awaitable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import msgspec
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from adapters import keys
 from shared.errors import InvalidInput
 
-log = logging.getLogger(__name__)
-
-VAPID_DIR = "vapid"
-VAPID_KEY_FILE = "private_key.pem"
 MAX_ENDPOINT_LENGTH = 2048
 MAX_SUBSCRIPTIONS_PER_USER = 32  # one per browser profile; re-subscribing replaces, so this is only reached by abuse
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# NIST P-256 (FIPS 186-4 D.1.2.3, SEC 2 §2.4.2): y² = x³ - 3x + b over GF(p).
+_P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+_P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
 
 
 def b64url_encode(raw: bytes) -> str:
@@ -49,76 +38,6 @@ def b64url_decode(text: str) -> bytes:
         return base64.b64decode(padded, altchars=b"-_", validate=True)
     except binascii.Error as exc:
         raise ValueError(str(exc)) from None
-
-
-# --- VAPID keys (RFC 8292) ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VapidKeys:
-    """The application server's P-256 key pair; its public half is the browser's ``applicationServerKey``."""
-
-    private_key: ec.EllipticCurvePrivateKey
-
-    @property
-    def public_point(self) -> bytes:
-        """The 65-byte uncompressed public point."""
-        return self.private_key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-
-    @property
-    def application_server_key(self) -> str:
-        """Base64url of the uncompressed public point, for ``pushManager.subscribe({applicationServerKey})``."""
-        return b64url_encode(self.public_point)
-
-    @property
-    def private_pem(self) -> bytes:
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-
-    @property
-    def public_pem(self) -> bytes:
-        return self.private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-
-
-def load_or_create_vapid(data_dir: Path) -> VapidKeys:
-    """Load the VAPID key pair from ``data_dir/vapid/private_key.pem``, creating it (mode 0600) on first start.
-
-    The key must outlive restarts: every browser subscription is bound to it, so a new key silently orphans all
-    existing subscriptions (push services answer 401/403 to them).
-
-    Raises:
-        ValueError: the file exists but is not a P-256 private key in PEM.
-    """
-    folder = data_dir / VAPID_DIR
-    path = folder / VAPID_KEY_FILE
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fresh = VapidKeys(ec.generate_private_key(ec.SECP256R1()))
-        # Written whole to a private temporary file, then linked into place: link() refuses an existing name, so
-        # when two processes start at once one key wins, and no reader ever sees a half-written file.
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".vapid-")  # mkstemp creates it 0600
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(fresh.private_pem)
-                out.flush()
-                os.fsync(out.fileno())
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        else:
-            log.info("created VAPID key %s", path)
-            return fresh
-        finally:
-            os.unlink(tmp)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise ValueError(f"{path}: must be a P-256 (prime256v1) private key in PEM, as VAPID requires")
-    return VapidKeys(key)
 
 
 # --- subscriptions -----------------------------------------------------------------------------------------------
@@ -192,10 +111,13 @@ def _check_p256dh(value: str) -> None:
         raise InvalidInput(
             f"keys.p256dh decodes to {len(raw)} bytes; it must be a 65-byte uncompressed P-256 point (0x04‖X‖Y)"
         )
-    try:
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-    except ValueError:
+    if not _on_p256(int.from_bytes(raw[1:33]), int.from_bytes(raw[33:])):
         raise InvalidInput(f"keys.p256dh {value[:16]!r}… is not a point on the P-256 curve") from None
+
+
+def _on_p256(x: int, y: int) -> bool:
+    """Whether (x, y) is a point of P-256: both coordinates in the field and the curve equation holds."""
+    return x < _P256_P and y < _P256_P and (y * y - (x * x * x - 3 * x + _P256_B)) % _P256_P == 0
 
 
 def _check_auth(value: str) -> None:
@@ -207,73 +129,11 @@ def _check_auth(value: str) -> None:
         raise InvalidInput(f"keys.auth decodes to {len(raw)} bytes; the authentication secret must be 16 bytes")
 
 
-# --- the book of subscriptions -----------------------------------------------------------------------------------
-
-
-class HashStore(Protocol):
-    """The Redis hash commands ``PushBook`` uses; ``redis.asyncio.Redis`` provides them."""
-
-    def hset(self, name: str, key: str, value: bytes) -> Awaitable[Any]: ...
-    def hdel(self, name: str, *keys: str) -> Awaitable[Any]: ...
-    def hgetall(self, name: str) -> Awaitable[Any]: ...
-    def hexists(self, name: str, key: str) -> Awaitable[Any]: ...
-    def hlen(self, name: str) -> Awaitable[Any]: ...
-
-
-_ENCODER = msgspec.json.Encoder()
-_DECODER = msgspec.json.Decoder(PushSubscription)
-
-
-class PushBook:
-    """Each user's push subscriptions: one Redis hash, endpoint → subscription JSON."""
-
-    def __init__(self, store: HashStore, *, allow_insecure_endpoints: bool = False) -> None:
-        """Args:
-        store: a Redis client (``redis.asyncio.Redis``) or anything with its hash commands.
-        allow_insecure_endpoints: accept http://127.0.0.1 endpoints; for tests only.
-        """
-        self._store = store
-        self._allow_insecure = allow_insecure_endpoints
-
-    async def add(self, user_id: str, sub: PushSubscription) -> PushSubscription:
-        """Validate and store a subscription; the same endpoint again replaces its keys (idempotent)."""
-        check_subscription(sub, allow_insecure_endpoints=self._allow_insecure)
-        key = keys.push_subscriptions(user_id)
-        # Not atomic with the write; two racing adds can overshoot the cap by one, which is harmless.
-        known = await self._store.hexists(key, sub.endpoint)
-        if not known and await self._store.hlen(key) >= MAX_SUBSCRIPTIONS_PER_USER:
-            raise InvalidInput(
-                f"this user already has {MAX_SUBSCRIPTIONS_PER_USER} push subscriptions; remove one first"
-            )
-        await self._store.hset(key, sub.endpoint, _ENCODER.encode(sub))
-        return sub
-
-    async def remove(self, user_id: str, endpoint: str) -> bool:
-        """Forget one of the user's subscriptions; return whether it was there."""
-        removed = await self._store.hdel(keys.push_subscriptions(user_id), endpoint)
-        return bool(removed)
-
-    async def list(self, user_id: str) -> list[PushSubscription]:
-        """The user's subscriptions, by endpoint; unreadable entries are logged and skipped."""
-        raw: dict[Any, Any] = await self._store.hgetall(keys.push_subscriptions(user_id))
-        subs: list[PushSubscription] = []
-        for endpoint, value in sorted(raw.items()):
-            try:
-                subs.append(_DECODER.decode(value))
-            except msgspec.DecodeError:
-                log.warning("skipping unreadable push subscription %r of user %s", endpoint, user_id)
-        return subs
-
-
 __all__ = [
     "MAX_SUBSCRIPTIONS_PER_USER",
-    "HashStore",
-    "PushBook",
     "PushSubscription",
     "SubscriptionKeys",
-    "VapidKeys",
     "b64url_decode",
     "b64url_encode",
     "check_subscription",
-    "load_or_create_vapid",
 ]

@@ -4,7 +4,7 @@ The ``webpush`` package does the aes128gcm encryption. Its VAPID header is not u
 from ``aud`` (the origin of ``https://push.example:8443/…`` is not ``https://push.example``) and always prefixes
 ``sub`` with ``mailto:``, which breaks an ``https:`` subject and doubles ours. ``vapid_authorization`` signs the
 ES256 JWT with ``cryptography`` instead. Keys, subscription validation and the subscription book live in
-``shared.push`` because the API uses them too.
+``adapters.push`` (keys, subscription book) and ``shared.push`` (subscription rules) because the API uses them too.
 
 Outcome of one send (``classify``)::
 
@@ -40,9 +40,10 @@ from webpush import WebPush
 from webpush.types import WebPushSubscription
 
 from adapters.jobs import PUSH_JOB
+from adapters.push import PushBook, VapidKeys
 from shared.errors import InvalidInput, SinkUnavailable
 from shared.money import format_money
-from shared.push import PushBook, PushSubscription, VapidKeys, b64url_encode
+from shared.push import PushSubscription, b64url_encode
 from shared.settings import Settings
 from shared.tilt_policy import Alert, AlertKind
 

@@ -7,9 +7,10 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
+from adapters.push import PushBook, VapidKeys
 from api.accounts import Principal
 from api.push.deps import provide_push_book, provide_vapid
-from shared.push import PushBook, PushSubscription, VapidKeys
+from shared.push import PushSubscription
 
 
 class PublicKey(msgspec.Struct, frozen=True):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from litestar.datastructures import State
 
-from shared.push import PushBook, VapidKeys
+from adapters.push import PushBook, VapidKeys
 
 
 def provide_vapid(state: State) -> VapidKeys:

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from redis.asyncio import Redis
 
+from adapters.push import PushBook
 from api.accounts import Accounts, NewToken
-from shared.push import PushBook
 from tests.conftest import eventually
 from tests.e2e.conftest import LiveServer, shot
 

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters import keys
 from adapters.jobs import PUSH_JOB
-from shared.push import PushBook, PushSubscription, VapidKeys
+from adapters.push import PushBook, VapidKeys
+from shared.push import PushSubscription
 from shared.tilt_policy import Alert, AlertKind, RealityCheck
 from tests.integration.push.browser import FakeBrowser
 from workers.push import (

@@ -11,8 +11,9 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from adapters.push import VapidKeys
 from shared.errors import InvalidInput
-from shared.push import PushSubscription, SubscriptionKeys, VapidKeys
+from shared.push import PushSubscription, SubscriptionKeys
 from tests.integration.push.browser import FakeBrowser, b64url, parse_vapid_header, verified_claims
 from workers.push import Outcome, PushSender, SendResult, Urgency, classify, retry_after_seconds
 

@@ -98,3 +98,24 @@ def test_an_auth_secret_of_the_wrong_length_is_refused() -> None:
 
 def test_an_auth_secret_that_is_not_base64url_is_refused() -> None:
     assert "keys.auth" in refused(subscription(auth="***"))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_pure_p256_check_agrees_with_cryptography(seed: int) -> None:
+    point = bytearray(unb64url(FakeBrowser().p256dh))
+    point[1 + seed % 64] ^= 1 << (seed % 8)  # one flipped bit in x or y
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes(point))
+        on_curve = True
+    except ValueError:
+        on_curve = False
+    candidate = subscription(p256dh=b64url(bytes(point)))
+    if on_curve:
+        assert check_subscription(candidate) is candidate
+    else:
+        assert "not a point on the P-256 curve" in refused(candidate)
+
+
+def test_a_coordinate_outside_the_field_is_refused() -> None:
+    too_big = b"\x04" + b"\xff" * 64  # x = y = 2²⁵⁶ - 1 > p
+    assert "not a point on the P-256 curve" in refused(subscription(p256dh=b64url(too_big)))

@@ -8,7 +8,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from shared.push import VapidKeys
+from adapters.push import VapidKeys
 from tests.integration.push.browser import parse_vapid_header, verified_claims
 from workers.push import origin, vapid_authorization
 

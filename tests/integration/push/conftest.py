@@ -12,9 +12,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from adapters.push import VapidKeys, load_or_create_vapid
 from api import create_app
 from api.push import PushController
-from shared.push import VapidKeys, load_or_create_vapid
 from shared.settings import Settings
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
-from shared.push import PushBook, VapidKeys
+from adapters.push import PushBook, VapidKeys
 from shared.settings import Settings
 from shared.tilt_policy import Alert
 from tests.conftest import Player

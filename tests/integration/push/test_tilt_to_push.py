@@ -16,9 +16,10 @@ from redis.asyncio import Redis
 
 from adapters import keys
 from adapters.clickhouse import Warehouse
+from adapters.push import PushBook
 from bankroll.wiring import Runtime, make_app
 from shared.events import MAX_BATCH, to_wire
-from shared.push import PushBook, PushSubscription
+from shared.push import PushSubscription
 from shared.settings import Settings
 from shared.simulator import simulate
 from tests.conftest import Player, eventually, make_player

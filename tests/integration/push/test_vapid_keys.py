@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from shared.push import load_or_create_vapid
+from adapters.push import load_or_create_vapid
 from tests.integration.push.browser import unb64url
 
 
