@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from api.accounts import Accounts
 from shared.events import MAX_BATCH, Event, to_wire
-from shared.simulator import simulate, write_jsonl
+from shared.simulator import simulate, to_jsonl
 
 
 def simulate_to_files(out_dir: Path, players: int, sessions: int, seed: int) -> tuple[Path, Path, int]:
@@ -20,7 +20,9 @@ def simulate_to_files(out_dir: Path, players: int, sessions: int, seed: int) -> 
     sim = simulate(players, sessions, seed, datetime.now(UTC) - timedelta(days=sessions * 3))
     out_dir.mkdir(parents=True, exist_ok=True)
     events, labels = out_dir / "events.jsonl", out_dir / "labels.jsonl"
-    write_jsonl(sim, events, labels)
+    events_jsonl, labels_jsonl = to_jsonl(sim)
+    events.write_bytes(events_jsonl)
+    labels.write_bytes(labels_jsonl)
     return events, labels, len(sim.events)
 
 

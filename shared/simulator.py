@@ -27,7 +27,6 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Final
 
 import msgspec
@@ -335,23 +334,21 @@ class _EpisodeLine(msgspec.Struct, frozen=True, tag_field="kind", tag="session")
     tilt_started_at: datetime | None
 
 
-def write_jsonl(sim: Simulation, events_path: Path, labels_path: Path) -> None:
-    """Write the events as ``{"user": name, "event": <wire event>}`` lines and the ground truth to its own file.
+def to_jsonl(sim: Simulation) -> tuple[bytes, bytes]:
+    """The events as ``{"user": name, "event": <wire event>}`` lines, and the ground truth as a file of its own.
 
     The labels file has one ``{"kind": "event", "event_id", "tilted"}`` line per event, then one
     ``{"kind": "session", "session_id", "user", "persona", "tilt_started_at"}`` line per session.
     """
     encoder = msgspec.json.Encoder()
     owners: dict[uuid.UUID, str] = {}
-    with events_path.open("wb") as out:
-        for name, event in sim.events:
-            out.write(b'{"user":' + encoder.encode(name) + b',"event":' + encode_event(event) + b"}\n")
-            if event.session_id is not None:
-                owners.setdefault(event.session_id, name)
-    with labels_path.open("wb") as out:
-        for _, event in sim.events:
-            out.write(encoder.encode(_LabelLine(event.id, sim.labels[event.id])) + b"\n")
-        for session_id, started in sim.episodes.items():
-            user = owners.get(session_id, "")
-            line = _EpisodeLine(session_id, user, sim.personas.get(user, ""), started)
-            out.write(encoder.encode(line) + b"\n")
+    events: list[bytes] = []
+    for name, event in sim.events:
+        events.append(b'{"user":' + encoder.encode(name) + b',"event":' + encode_event(event) + b"}\n")
+        if event.session_id is not None:
+            owners.setdefault(event.session_id, name)
+    labels = [encoder.encode(_LabelLine(event.id, sim.labels[event.id])) + b"\n" for _, event in sim.events]
+    for session_id, started in sim.episodes.items():
+        user = owners.get(session_id, "")
+        labels.append(encoder.encode(_EpisodeLine(session_id, user, sim.personas.get(user, ""), started)) + b"\n")
+    return b"".join(events), b"".join(labels)

@@ -7,13 +7,12 @@ import json
 import statistics
 from collections import defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from shared.events import Event, decode_event, encode_event
 from shared.reducer import fold
-from shared.simulator import Simulation, simulate, write_jsonl
+from shared.simulator import Simulation, simulate, to_jsonl
 
 START = datetime(2025, 3, 3, 12, tzinfo=UTC)
 
@@ -62,15 +61,14 @@ def test_whole_file_is_in_sending_order(sim: Simulation) -> None:
     assert times == sorted(times)
 
 
-def test_written_files_hold_wire_events_and_labels_apart(sim: Simulation, tmp_path: Path) -> None:
-    events_path, labels_path = tmp_path / "events.jsonl", tmp_path / "labels.jsonl"
-    write_jsonl(sim, events_path, labels_path)
-    lines = events_path.read_bytes().splitlines()
+def test_written_files_hold_wire_events_and_labels_apart(sim: Simulation) -> None:
+    events_jsonl, labels_jsonl = to_jsonl(sim)
+    lines = events_jsonl.splitlines()
     assert len(lines) == len(sim.events)
     first = json.loads(lines[0])
     assert set(first) == {"user", "event"}
     assert decode_event(json.dumps(first["event"]).encode()) == sim.events[0][1]
-    labels = [json.loads(line) for line in labels_path.read_bytes().splitlines()]
+    labels = [json.loads(line) for line in labels_jsonl.splitlines()]
     tilted = {row["event_id"]: row["tilted"] for row in labels if row["kind"] == "event"}
     assert len(tilted) == len(sim.events)
     assert sum(1 for row in labels if row["kind"] == "session") == len(sim.episodes)

@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from shared.errors import PermanentError
-from shared.simulator import Simulation, simulate, write_jsonl
+from shared.simulator import Simulation, simulate, to_jsonl
 from shared.tilt_features import FEATURE_NAMES, PlayerFeatures, observe_player
 from workers.tilt.engine import TiltEngine
 from workers.tilt.scorer import CARD_NAME, DEFAULT_MODEL_PATH, ModelCard, ModelUnavailable, TiltScorer
@@ -35,7 +35,7 @@ def sim() -> Simulation:
 @pytest.fixture(scope="module")
 def replayed(sim: Simulation, scorer: TiltScorer, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
     folder = tmp_path_factory.mktemp("replay")
-    write_jsonl(sim, folder / "events.jsonl", folder / "labels.jsonl")
+    (folder / "events.jsonl").write_bytes(to_jsonl(sim)[0])
     return TiltEngine(scorer).replay(folder / "events.jsonl")
 
 
@@ -113,7 +113,7 @@ def test_replay_gives_the_same_alerts_every_time(
     sim: Simulation, scorer: TiltScorer, replayed: list[dict[str, object]], tmp_path: Path
 ) -> None:
     again = simulate(players=40, sessions_per_player=12, seed=SEED, start=START)
-    write_jsonl(again, tmp_path / "events.jsonl", tmp_path / "labels.jsonl")
+    (tmp_path / "events.jsonl").write_bytes(to_jsonl(again)[0])
     assert TiltEngine(scorer).replay(tmp_path / "events.jsonl") == replayed
 
 
