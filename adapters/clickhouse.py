@@ -7,6 +7,7 @@ twice at once.
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,9 +17,11 @@ from typing import Any
 import anyio.to_thread
 import clickhouse_connect
 import msgspec
+from clickhouse_connect.driver.exceptions import DataError as ClickHouseDataError
+from clickhouse_connect.driver.exceptions import ProgrammingError as ClickHouseProgrammingError
 
 from adapters.migrations import LEDGER, MIGRATIONS
-from shared.errors import SinkUnavailable
+from shared.errors import SinkRejected, SinkUnavailable
 from shared.events import Event, TransactionRecorded
 from shared.reducer import SessionState
 
@@ -34,6 +37,8 @@ SESSION_COLUMNS = [
 TRANSACTION_COLUMNS = ["id", "user_id", "session_id", "at", "kind", "amount", "currency", "note"]
 
 _ENC = msgspec.json.Encoder()
+# What a value that does not fit its column raises while a batch is serialised (before anything is sent).
+_REFUSED = (ClickHouseDataError, ClickHouseProgrammingError, ValueError, TypeError, OverflowError, struct.error)
 
 
 def _utc(value: datetime) -> datetime:
@@ -108,6 +113,9 @@ class Warehouse:
                 return getattr(self._connect(), fn)(*args, **kwargs)
             except SinkUnavailable:
                 raise
+            except _REFUSED as exc:
+                # The client could not serialise a value into its column: the data, not ClickHouse, is at fault.
+                raise SinkRejected(f"ClickHouse {fn} refused the data: {exc}") from exc
             except Exception as exc:
                 if not self.embedded:
                     self._client = None  # a fresh connection next time

@@ -5,6 +5,7 @@ from __future__ import annotations
 PREFIX = "pbt"
 OUTBOX = f"{PREFIX}:outbox"  # stream of accepted batches, one consumer group per sink
 USERS = f"{PREFIX}:users"  # hash: user name -> user id
+DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of outbox entries a sink could not take, with the reason
 
 
 def token(token_hash: str) -> str:
@@ -50,6 +51,11 @@ def tilt_state(key: str) -> str:
     return f"{PREFIX}:tilt:{key}"
 
 
+def tilt_seen(user_id: str) -> str:
+    """Sorted set: ids of the events the player's tilt state has taken, scored by event time (ms)."""
+    return f"{PREFIX}:tilt:seen:{user_id}"
+
+
 def alerts(user_id: str) -> str:
     """List of the user's latest tilt alerts, newest first (JSON)."""
     return f"{PREFIX}:u:{user_id}:alerts"
@@ -58,3 +64,13 @@ def alerts(user_id: str) -> str:
 def lag_samples(sink: str) -> str:
     """Recent acceptance-to-sink lags in ms for one sink, newest first (an operations metric)."""
     return f"{PREFIX}:metrics:lag:{sink}"
+
+
+def outbox_tries(sink: str) -> str:
+    """Hash: outbox entry id -> failed writes of that entry to this sink (bounded before dead-lettering)."""
+    return f"{PREFIX}:outbox:tries:{sink}"
+
+
+def consumer_alive(consumer: str) -> str:
+    """Heartbeat of a live outbox consumer (short TTL): a consumer without it is dead; its entries are claimed."""
+    return f"{PREFIX}:outbox:alive:{consumer}"

@@ -12,6 +12,8 @@ from litestar.datastructures import State
 class Health(msgspec.Struct, frozen=True):
     status: str
     checks: dict[str, str] = {}
+    # Fan-out figures for operators: ``dead_letters`` and ``backlog_<sink>`` (entries each sink has yet to take).
+    fanout: dict[str, int] = {}
 
 
 @get("/healthz", tags=["health"], summary="The process is up")
@@ -29,4 +31,12 @@ async def readyz(state: State) -> Response[Health]:
         except Exception as exc:
             checks[name] = f"failing: {type(exc).__name__}: {exc}"[:300]
     ok = all(v == "ok" for v in checks.values())
-    return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
+    fanout: dict[str, int] = {}
+    figures = state.get("fanout_figures")
+    if figures is not None:
+        try:
+            fanout = await asyncio.wait_for(figures(state.redis), timeout=5)
+        except Exception as exc:
+            checks["fanout"] = f"failing: {type(exc).__name__}: {exc}"[:300]
+    body = Health(status="ok" if ok else "unavailable", checks=checks, fanout=fanout)
+    return Response(body, status_code=200 if ok else 503)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from redis.asyncio import Redis
 
 from adapters.connections import redis_client
 from api.accounts import Accounts
@@ -46,16 +47,50 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_accounts(settings: Settings, action: Callable[[Accounts], Awaitable[int]]) -> int:
+async def _with_redis(settings: Settings, action: Callable[[Redis], Awaitable[int]]) -> int:
     settings, private = with_redis(settings)
     redis = redis_client(settings.redis_url or "")
     try:
-        return await action(Accounts(redis))
+        return await action(redis)
     finally:
         await redis.aclose()
         await redis.connection_pool.disconnect()
         if private is not None:
             private.stop()
+
+
+async def _with_accounts(settings: Settings, action: Callable[[Accounts], Awaitable[int]]) -> int:
+    return await _with_redis(settings, lambda redis: action(Accounts(redis)))
+
+
+def _deadletters_list(settings: Settings, args: argparse.Namespace) -> int:
+    from workers import deadletters
+
+    async def action(redis: Redis) -> int:
+        letters = await deadletters.listing(redis, args.limit)
+        for letter in letters:
+            events = ",".join(letter.event_ids)
+            print(f"{letter.id}  sink={letter.sink}  user={letter.user_id}  events={events}  reason={letter.reason}")
+        total = await deadletters.count(redis)
+        print(f"{total} dead letter(s)" + (f", the oldest {len(letters)} shown" if total > len(letters) else ""))
+        return 0
+
+    return asyncio.run(_with_redis(settings, action))
+
+
+def _deadletters_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from workers import deadletters
+
+    async def action(redis: Redis) -> int:
+        replayed = await deadletters.replay(redis, args.ids or None)
+        missing = set(args.ids) - {letter.id for letter in replayed}
+        print(f"replayed {len(replayed)} dead letter(s) onto the outbox")
+        if missing:
+            print(f"bankroll: no dead letter with id {', '.join(sorted(missing))}", file=sys.stderr)
+            return 1
+        return 0
+
+    return asyncio.run(_with_redis(settings, action))
 
 
 def _print_pairing(settings: Settings, code: str) -> None:
@@ -246,6 +281,15 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("file")
     replay.add_argument("--model", help="an .onnx file other than the shipped one")
     replay.set_defaults(run=_tilt_replay)
+    dead = sub.add_parser("deadletters", help="outbox entries a sink gave up on").add_subparsers(
+        dest="deadletters_command", required=True
+    )
+    dead_list = dead.add_parser("list", help="the oldest dead letters: id, sink, user, event ids, reason")
+    dead_list.add_argument("--limit", type=int, default=100)
+    dead_list.set_defaults(run=_deadletters_list)
+    dead_replay = dead.add_parser("replay", help="put dead letters back on the outbox (all, or these ids)")
+    dead_replay.add_argument("ids", nargs="*", metavar="ID")
+    dead_replay.set_defaults(run=_deadletters_replay)
     server = argparse.ArgumentParser(add_help=False)
     server.add_argument("--url", help="the server (default PUBLIC_URL or http://HOST:PORT)")
     server.add_argument("--token", help="bearer token (default $BANKROLL_TOKEN)")

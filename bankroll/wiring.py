@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -29,10 +30,11 @@ from api.stats import StatsController
 from bankroll.redis_server import PrivateRedis
 from shared.settings import Settings
 from web import web_routes
-from workers.push import PushSender, install_push, push_alert_job
+from workers.outbox import figures as outbox_figures
+from workers.push import PUSH_DEDUPE_S, PushSender, install_push, push_alert_job
 from workers.sinks import ClickHouseSink, KafkaSink, Sink
 from workers.tilt.sink import TiltSink
-from workers.worker import build_worker, run_supervised
+from workers.worker import JOB_TIMEOUT_S, Supervisor, build_worker
 
 log = logging.getLogger("bankroll")
 
@@ -99,7 +101,9 @@ def make_worker(runtime: Runtime, *, handle_signals: bool) -> Worker:
         on_shutdown=shutdown,
         handle_signals=handle_signals,
         consumer=runtime.consumer,
-        extra_functions=[func(push_alert_job, name=PUSH_JOB, keep_result=0, timeout=120, max_tries=3)],
+        extra_functions=[
+            func(push_alert_job, name=PUSH_JOB, keep_result=PUSH_DEDUPE_S, timeout=JOB_TIMEOUT_S, max_tries=3)
+        ],
     )
 
 
@@ -113,25 +117,12 @@ def make_app(runtime: Runtime) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def embedded_worker(app: Litestar) -> AsyncIterator[None]:
-        workers: list[Worker] = []
-
-        def make() -> Worker:
-            workers.append(make_worker(runtime, handle_signals=False))
-            return workers[-1]
-
-        task = asyncio.create_task(run_supervised(make))
+        supervisor = Supervisor(lambda: make_worker(runtime, handle_signals=False))
+        task = asyncio.create_task(supervisor.run())
         try:
             yield
         finally:
-            worker = workers[-1]
-            # Let a running drain finish its ClickHouse call: cancelling a thread mid-insert helps no one.
-            deadline = asyncio.get_running_loop().time() + 10
-            while worker.tasks and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110 — arq exposes no event
-                await asyncio.sleep(0.05)
-            task.cancel()
-            await worker.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await supervisor.stop(task)
 
     background = [migrated] + ([embedded_worker] if runtime.settings.embedded_worker else [])
     return create_app(
@@ -147,5 +138,9 @@ def make_app(runtime: Runtime) -> Litestar:
             PushController,
             *web_routes(),
         ],
-        state={"warehouse": runtime.warehouse, "vapid": load_or_create_vapid(runtime.settings.data_dir)},
+        state={
+            "warehouse": runtime.warehouse,
+            "vapid": load_or_create_vapid(runtime.settings.data_dir),
+            "fanout_figures": functools.partial(outbox_figures, sinks=runtime.sinks),
+        },
     )

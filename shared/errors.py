@@ -4,7 +4,8 @@ BankrollError
 ├── PermanentError            (never retried; HTTP 4xx at the API edge, job failure in workers)
 │   ├── InvalidEvent          an event breaks the schema or a rule; names field, value and rule
 │   ├── NotAllowed            the caller may not touch this session or resource
-│   └── InvalidInput          a bad request that is not an event (filters, imports, subscriptions)
+│   ├── InvalidInput          a bad request that is not an event (filters, imports, subscriptions)
+│   └── SinkRejected          a sink refuses these entries (a value its store cannot hold): dead-lettered
 └── RetryableError            (workers map to arq ``Retry`` with backoff; HTTP 503 at the edge)
     └── SinkUnavailable       ClickHouse, Kafka, Redis or a push service is down for now
 """
@@ -30,6 +31,10 @@ class NotAllowed(PermanentError):
 
 class InvalidInput(PermanentError):
     """A request other than an event is malformed: filter, import row, subscription."""
+
+
+class SinkRejected(PermanentError):
+    """A sink is up but refuses this data; the fan-out retries the entry a few times, then dead-letters it."""
 
 
 class RetryableError(BankrollError):

@@ -1,7 +1,16 @@
 """Reading the outbox stream: one consumer group per sink, acked only after the sink took the entries.
 
-An entry that a crashed worker read but never acked is claimed again after ``CLAIM_IDLE_MS``; an entry is
-trimmed from the stream only once every group has acked it.
+- An entry a dead worker read but never acked is claimed at the next drain (a live consumer keeps a short-lived
+  heartbeat key; a consumer without one is dead); one a stuck live consumer holds is claimed after
+  ``CLAIM_IDLE_MS``.
+- An entry the sink refuses (``SinkRejected`` or any error other than ``SinkUnavailable``) is found by halving the
+  batch; the rest is written and acked at once, so other users' events are not held or redelivered. The refused
+  entry is tried again on the next drains and dead-lettered after ``MAX_TRIES`` (``workers/deadletters.py``).
+- An entry that cannot be decoded is dead-lettered at once. Stored entries are decoded without today's intake
+  rules: what was accepted once stays readable.
+- ``SinkUnavailable`` from a whole batch means the sink is down: nothing is counted against the data; the batch
+  waits for the sink.
+- An entry is trimmed from the stream only once every group has acked it.
 """
 
 from __future__ import annotations
@@ -10,22 +19,35 @@ import logging
 import time
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from adapters import keys
 from adapters.outbox import ENTRY_FIELD, OutboxEntry, decode_entry
-from shared.errors import SinkUnavailable
+from shared.errors import InvalidEvent, SinkUnavailable
+from workers import deadletters
+from workers.deadletters import dead_letter
 from workers.sinks import Sink
 
 log = logging.getLogger(__name__)
 
 CLAIM_IDLE_MS = 30_000
 READ_COUNT = 200  # entries per read; at 50 events an entry, 10,000 events per ClickHouse insert at most
+MAX_TRIES = 5  # failed writes of one entry to one sink (one per drain) before it is dead-lettered
+ALIVE_TTL_MS = 5_000  # a consumer's heartbeat; the sweep renews it every second
+DRAIN_BUDGET_S = 10.0  # one drain job returns after this; the next sweep queues another if more waits
+BACKLOG_CAP = 100_000  # entries counted per sink at most (the figure then reads "at least")
+
+_Item = tuple[bytes, bytes, OutboxEntry]  # stream id, raw entry, decoded entry
 
 
 def group(sink: Sink) -> str:
     return f"sink:{sink.name}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def ensure_groups(redis: Redis, sinks: list[Sink]) -> None:
@@ -37,69 +59,185 @@ async def ensure_groups(redis: Redis, sinks: list[Sink]) -> None:
                 raise
 
 
-def _decode(messages: list[Any]) -> tuple[list[bytes], list[OutboxEntry]]:
-    ids, entries = [], []
-    for message_id, fields in messages:
-        ids.append(message_id)
-        if fields and ENTRY_FIELD in fields:
-            entries.append(decode_entry(fields[ENTRY_FIELD]))
-    return ids, entries
+async def heartbeat(redis: Redis, consumer: str) -> None:
+    """Say this consumer is alive for the next ``ALIVE_TTL_MS``; without it, its unacked entries are claimed."""
+    await redis.set(keys.consumer_alive(consumer), b"1", px=ALIVE_TTL_MS)
 
 
-async def drain(redis: Redis, sink: Sink, consumer: str, budget_s: float = 20.0) -> int:
+async def drain(redis: Redis, sink: Sink, consumer: str, budget_s: float = DRAIN_BUDGET_S) -> int:
     """Deliver what waits for this sink; return how many events it took. Raises SinkUnavailable."""
     delivered = 0
     deadline = time.monotonic() + budget_s
-    # First what this consumer read and never acked, then what dead consumers left behind, then new entries.
-    own = await redis.xreadgroup(group(sink), consumer, {keys.OUTBOX: "0"}, count=READ_COUNT)
-    pending = own[0][1] if own else []
-    _, claimed, _ = await redis.xautoclaim(keys.OUTBOX, group(sink), consumer, CLAIM_IDLE_MS, "0-0", count=READ_COUNT)
-    batch = list(pending) + list(claimed)
+    batch = await _leftovers(redis, sink, consumer)
     while True:
         if not batch:
             fresh = await redis.xreadgroup(group(sink), consumer, {keys.OUTBOX: ">"}, count=READ_COUNT)
             batch = fresh[0][1] if fresh else []
         if not batch:
             return delivered
-        ids, entries = _decode(batch)
-        await sink.write(entries)
-        await redis.xack(keys.OUTBOX, group(sink), *ids)
-        await _record_lag(redis, sink, ids)
-        delivered += sum(len(e.events) for e in entries)
+        delivered += await _deliver(redis, sink, batch)
         batch = []
         if time.monotonic() > deadline:
             return delivered
 
 
-LAG_SAMPLES = 10_000
+async def _leftovers(redis: Redis, sink: Sink, consumer: str) -> list[Any]:
+    """What this consumer read and never acked, what dead consumers left, then what stuck consumers hold."""
+    own = await redis.xreadgroup(group(sink), consumer, {keys.OUTBOX: "0"}, count=READ_COUNT)
+    found = {message_id: fields for message_id, fields in (own[0][1] if own else [])}
+    for message_id, fields in await _claim_from_dead(redis, sink, consumer):
+        found.setdefault(message_id, fields)
+    _, claimed, _ = await redis.xautoclaim(keys.OUTBOX, group(sink), consumer, CLAIM_IDLE_MS, "0-0", count=READ_COUNT)
+    for message_id, fields in claimed:
+        found.setdefault(message_id, fields)
+    return list(found.items())
 
 
-async def _record_lag(redis: Redis, sink: Sink, ids: list[bytes]) -> None:
-    """Milliseconds from acceptance (the stream id is the XADD time) to the sink having the entry."""
-    now_ms = int(time.time() * 1000)
-    lags = [now_ms - int(i.split(b"-")[0]) for i in ids]
+async def _claim_from_dead(redis: Redis, sink: Sink, consumer: str) -> list[Any]:
+    claimed: list[Any] = []
+    for info in await redis.xinfo_consumers(keys.OUTBOX, group(sink)):
+        name = _text(info["name"])
+        if name == consumer or await redis.exists(keys.consumer_alive(name)):
+            continue
+        if not int(info["pending"]):
+            # Every restart brings a new consumer name: forget the dead ones once they hold nothing.
+            await redis.xgroup_delconsumer(keys.OUTBOX, group(sink), name)
+            continue
+        rows = await redis.xpending_range(keys.OUTBOX, group(sink), "-", "+", READ_COUNT, consumername=name)
+        ids = [row["message_id"] for row in rows]
+        if ids:
+            log.info("sink %s: claiming %d entries of dead consumer %s", sink.name, len(ids), name)
+            claimed.extend(await redis.xclaim(keys.OUTBOX, group(sink), consumer, 0, ids))
+    return claimed
+
+
+async def _deliver(redis: Redis, sink: Sink, batch: list[Any]) -> int:
+    """Write one read batch; ack what the sink took or what was dead-lettered; return the events written."""
+    items: list[_Item] = []
+    settled: list[bytes] = []  # dead-lettered or empty: acked without a write
+    for message_id, fields in batch:
+        raw = fields.get(ENTRY_FIELD) if fields else None
+        if raw is None:
+            settled.append(message_id)  # deleted from the stream meanwhile, or not an entry: nothing to deliver
+            continue
+        try:
+            items.append((message_id, raw, decode_entry(raw)))
+        except (msgspec.DecodeError, InvalidEvent) as exc:
+            await dead_letter(redis, sink.name, message_id, raw, f"the entry cannot be decoded: {exc}")
+            settled.append(message_id)
+    written: list[_Item] = []
+    refused: list[tuple[_Item, Exception]] = []
+    try:
+        await _write(sink, items, written, refused)
+    finally:
+        # Even when the sink went down half-way, what it took is acked and not sent again.
+        settled += await _count_refusals(redis, sink, refused)
+        await _ack(redis, sink, [m for m, _, _ in written], settled)
+    return sum(len(entry.events) for _, _, entry in written)
+
+
+async def _write(sink: Sink, items: list[_Item], written: list[_Item], refused: list[tuple[_Item, Exception]]) -> None:
+    """Write the items; when the sink refuses, halve until the refused entries stand alone."""
+    if not items:
+        return
+    try:
+        await sink.write([entry for _, _, entry in items])
+    except SinkUnavailable:
+        raise
+    except Exception as exc:
+        if len(items) == 1:
+            refused.append((items[0], exc))
+            return
+        half = len(items) // 2
+        await _write(sink, items[:half], written, refused)
+        await _write(sink, items[half:], written, refused)
+        return
+    written.extend(items)
+
+
+async def _count_refusals(redis: Redis, sink: Sink, refused: list[tuple[_Item, Exception]]) -> list[bytes]:
+    """Count one more try for each refused entry; dead-letter those out of tries and return their ids."""
+    given_up: list[bytes] = []
+    for (message_id, raw, entry), exc in refused:
+        reason = f"{type(exc).__name__}: {exc}"
+        tries = int(await redis.hincrby(keys.outbox_tries(sink.name), message_id, 1))
+        if tries < MAX_TRIES:
+            log.warning(
+                "sink %s refused outbox entry %s of user %s (try %d of %d): %s",
+                sink.name,
+                _text(message_id),
+                entry.user_id,
+                tries,
+                MAX_TRIES,
+                reason,
+            )
+            continue
+        await dead_letter(redis, sink.name, message_id, raw, f"refused {tries} times; last: {reason}", entry)
+        given_up.append(message_id)
+    return given_up
+
+
+async def _ack(redis: Redis, sink: Sink, written: list[bytes], settled: list[bytes]) -> None:
+    done = written + settled
+    if not done:
+        return
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.lpush(keys.lag_samples(sink.name), *lags)
-        pipe.ltrim(keys.lag_samples(sink.name), 0, LAG_SAMPLES - 1)
+        pipe.xack(keys.OUTBOX, group(sink), *done)
+        pipe.hdel(keys.outbox_tries(sink.name), *done)
+        if written:
+            now_ms = int(time.time() * 1000)
+            lags = [now_ms - int(i.split(b"-")[0]) for i in written]
+            pipe.lpush(keys.lag_samples(sink.name), *lags)
+            pipe.ltrim(keys.lag_samples(sink.name), 0, LAG_SAMPLES - 1)
         await pipe.execute()
 
 
-async def backlog(redis: Redis, sinks: list[Sink]) -> dict[str, int]:
-    """Entries not yet acked per sink (pending plus not yet delivered)."""
-    out: dict[str, int] = {}
+LAG_SAMPLES = 10_000  # acceptance-to-sink lags kept per sink (ms; the stream id is the XADD time)
+
+# Entries after the group's last-delivered id, counted in Redis (only the count crosses the wire), in pages so
+# a large backlog never builds one huge reply.
+_COUNT_AFTER = """
+local n, cursor, cap = 0, '(' .. ARGV[1], tonumber(ARGV[2])
+while n < cap do
+  local page = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', math.min(500, cap - n))
+  if #page == 0 then break end
+  n = n + #page
+  cursor = '(' .. page[#page][1]
+end
+return n
+"""
+
+
+async def backlog(redis: Redis, sinks: list[Sink], cap: int = BACKLOG_CAP) -> dict[str, int]:
+    """Entries each sink still has to take: read-but-unacked (its pending list) plus not yet read.
+
+    Counted from the stream itself, not from XINFO's ``lag``, which Redis cannot keep true across a crash.
+    A figure of ``cap`` means "at least that many".
+    """
     try:
         infos = await redis.xinfo_groups(keys.OUTBOX)
     except ResponseError:
         return {s.name: 0 for s in sinks}
-    by_name = {info["name"].decode() if isinstance(info["name"], bytes) else info["name"]: info for info in infos}
+    by_name = {_text(info["name"]): info for info in infos}
+    out: dict[str, int] = {}
     for sink in sinks:
         info = by_name.get(group(sink))
         if info is None:
             out[sink.name] = 0
             continue
-        lag = info.get("lag")
-        out[sink.name] = int(info.get("pending", 0)) + (int(lag) if lag is not None else 1)
+        pending = int(info.get("pending", 0))
+        unread = 0
+        if pending < cap:
+            last = _text(info["last-delivered-id"])
+            unread = int(await redis.eval(_COUNT_AFTER, 1, keys.OUTBOX, last, cap - pending))
+        out[sink.name] = pending + unread
     return out
+
+
+async def figures(redis: Redis, sinks: list[Sink]) -> dict[str, int]:
+    """What an operator watches: dead letters, and the backlog of each sink (``backlog_<sink>``)."""
+    waiting = await backlog(redis, sinks)
+    return {"dead_letters": await deadletters.count(redis), **{f"backlog_{name}": n for name, n in waiting.items()}}
 
 
 def _next_id(stream_id: str) -> str:
@@ -116,16 +254,14 @@ async def trim(redis: Redis, sinks: list[Sink]) -> None:
     names = {group(s) for s in sinks}
     floor: list[str] = []
     for info in infos:
-        name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+        name = _text(info["name"])
         if name not in names:
             continue
         if int(info.get("pending", 0)):
             summary = await redis.xpending(keys.OUTBOX, name)
-            low = summary["min"]
-            floor.append(low.decode() if isinstance(low, bytes) else str(low))
+            floor.append(_text(summary["min"]))
         else:
-            last = info["last-delivered-id"]
-            floor.append(_next_id(last.decode() if isinstance(last, bytes) else str(last)))
+            floor.append(_next_id(_text(info["last-delivered-id"])))
     if len(floor) < len(names):
         return  # a group is missing; keep everything until it exists
     minimum = min(floor, key=lambda s: tuple(int(p) for p in s.split("-")))
@@ -146,3 +282,16 @@ async def drain_safely(redis: Redis, sink: Sink, consumer: str) -> int | None:
     except SinkUnavailable as exc:
         log.warning("sink %s unavailable, will retry: %s", sink.name, exc)
         return None
+
+
+__all__ = [
+    "OutboxEntry",
+    "backlog",
+    "drain",
+    "drain_safely",
+    "ensure_groups",
+    "figures",
+    "group",
+    "heartbeat",
+    "trim",
+]

@@ -457,7 +457,13 @@ async def _deliver_one(
 # --- the arq job ----------------------------------------------------------------------------------------------
 
 PUSH_ROUNDS = 5  # rounds of a pending endpoint before it is given up (each round already retries in-process)
+PUSH_DEDUPE_S = 86_400  # a push job's result is kept this long, so its id cannot be queued again meanwhile
 _PAYLOAD_DECODER = msgspec.json.Decoder(AlertPayload)
+
+
+def push_job_id(user_id: str, alert: Alert) -> str:
+    """The arq job id of one alert's push: the same alert (a redelivered batch) is never queued twice."""
+    return f"push:{user_id}:{alert.session_id}:{alert.kind}:{int(alert.at.timestamp() * 1000)}"
 
 
 def install_push(ctx: dict[str, Any], book: PushBook, sender: PushSender, retry: RetryPolicy = RetryPolicy()) -> None:
@@ -488,7 +494,10 @@ async def push_alert_job(
     if report.pending and round_no < PUSH_ROUNDS:
         after = max((r.retry_after_s or 0.0 for r in report.results if r.outcome is Outcome.RETRY), default=0.0)
         defer_s = max(after, 30.0 * 2 ** (round_no - 1))
-        await ctx["redis"].enqueue_job(PUSH_JOB, user_id, payload, report.pending, round_no + 1, _defer_by=defer_s)
+        follow_up = f"{ctx['job_id']}:round{round_no + 1}" if ctx.get("job_id") else None
+        await ctx["redis"].enqueue_job(
+            PUSH_JOB, user_id, payload, report.pending, round_no + 1, _defer_by=defer_s, _job_id=follow_up
+        )
     elif report.pending:
         log.warning("giving up on %d push subscription(s) of user %s", len(report.pending), user_id)
     return {outcome.value: len(report.endpoints(outcome)) for outcome in Outcome}
@@ -497,6 +506,7 @@ async def push_alert_job(
 __all__ = [
     "ALERT_TTL_S",
     "MAX_PAYLOAD_BYTES",
+    "PUSH_DEDUPE_S",
     "AlertAction",
     "AlertPayload",
     "DeliveryReport",
@@ -512,6 +522,7 @@ __all__ = [
     "install_push",
     "origin",
     "push_alert_job",
+    "push_job_id",
     "retry_after_seconds",
     "vapid_authorization",
     "vapid_jwt",

@@ -1,7 +1,9 @@
 """Sinks: where accepted batches go. Each is idempotent, so a batch delivered twice does no harm.
 
 Sink.start()   connect (may raise SinkUnavailable; the drain retries later)
-Sink.write()   take a list of outbox entries; raise SinkUnavailable to have them redelivered
+Sink.write()   take a list of outbox entries; raise SinkUnavailable (the sink is down) to have them redelivered
+               later, or SinkRejected / any other error (the data is at fault): the fan-out then finds the
+               entries at fault by halving the batch, and dead-letters them after a few tries
 Sink.close()   release connections
 """
 
@@ -14,7 +16,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAlreadyExistsError,
+)
 
 from adapters.clickhouse import (
     EVENT_COLUMNS,
@@ -26,8 +34,11 @@ from adapters.clickhouse import (
     transaction_row,
 )
 from adapters.outbox import OutboxEntry
-from shared.errors import SinkUnavailable
+from shared.errors import SinkRejected, SinkUnavailable
 from shared.events import encode_event
+
+# Records the broker will never take, however often they are sent: the entry is dead-lettered.
+_TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
 
 
 class Sink(abc.ABC):
@@ -40,7 +51,7 @@ class Sink(abc.ABC):
 
     @abc.abstractmethod
     async def write(self, entries: list[OutboxEntry]) -> None:
-        """Deliver the entries; idempotent; raise SinkUnavailable to have them delivered again later."""
+        """Deliver the entries; idempotent; raise SinkUnavailable when down, SinkRejected when the data is at fault."""
 
     async def close(self) -> None:
         """Release connections."""
@@ -127,6 +138,8 @@ class KafkaSink(Sink):
             ]
             for future in futures:
                 await future
+        except _TOO_LARGE as exc:
+            raise SinkRejected(f"Kafka refused a record: {exc!r}") from exc
         except (KafkaError, OSError) as exc:
             await self.close()
             raise SinkUnavailable(f"Kafka send failed: {exc}") from exc

@@ -3,31 +3,47 @@
 arq handles a few hundred jobs a second, so a job never carries one event: `drain` empties the outbox stream
 for every sink in entries of up to 50 x 200 events, and at most one `drain` is queued at a time.
 Jobs may run twice (arq's warning): the sinks are idempotent and the stream is acked per sink.
+
+Crash safety: arq marks a running job "in progress" for the largest job timeout + 10 s and skips a queued job
+with the same id while the mark lasts. Every job here has a deliberate timeout (so the mark is short), and a
+starting worker clears the mark of `drain` (a process killed mid-drain must not freeze the fan-out until the
+mark expires; a second drain running meanwhile is harmless, the stream hands each entry to one consumer).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import stamina
 from arq import cron, func
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
+from redis.backoff import EqualJitterBackoff
 
 from adapters.connections import redis_client
-from adapters.jobs import DRAIN_JOB, deserialize_job, enqueue_drain, serialize_job
-from workers.outbox import backlog, drain_safely, ensure_groups, trim
+from adapters.jobs import DRAIN_JOB, DRAIN_JOB_ID, deserialize_job, enqueue_drain, serialize_job
+from workers.outbox import DRAIN_BUDGET_S, backlog, drain_safely, ensure_groups, heartbeat, trim
 from workers.sinks import Sink
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_S = 15.0
 TRIM_EVERY_S = 10.0
+DRAIN_TIMEOUT_S = DRAIN_BUDGET_S + 20  # the budget, plus one ClickHouse insert that started just before it ran out
+SWEEP_TIMEOUT_S = 10.0
+# Any other job (a push round: three sends of up to 10 s and the waits between). arq's default of 300 s
+# would keep a killed job's in-progress mark for 310 s.
+JOB_TIMEOUT_S = 60.0
+CLOSE_TIMEOUT_S = 5.0
+REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+# A sink that failed waits before it is tried again: 0.5 s doubling to 15 s, with jitter.
+_SINK_BACKOFF = EqualJitterBackoff(cap=15.0, base=0.5)
 
 
 class Fanout:
@@ -42,30 +58,35 @@ class Fanout:
         self._failures: dict[str, int] = {}
         self._trimmed_at = 0.0
 
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
     def ready(self, sink: Sink) -> bool:
-        return time.monotonic() >= self._retry_at.get(sink.name, 0.0)
+        return self._now() >= self._retry_at.get(sink.name, 0.0)
 
     async def drain(self) -> dict[str, int | None]:
         """Drain every sink not waiting out a backoff; one sink down does not hold the others."""
+        await heartbeat(self.redis, self.consumer)
         sinks = [s for s in self.sinks if self.ready(s)]
         results = await asyncio.gather(*(drain_safely(self.redis, s, self.consumer) for s in sinks))
         for sink, result in zip(sinks, results, strict=True):
             if result is None:
                 failures = self._failures.get(sink.name, 0) + 1
                 self._failures[sink.name] = failures
-                self._retry_at[sink.name] = time.monotonic() + min(MAX_BACKOFF_S, 0.5 * 2**failures)
+                self._retry_at[sink.name] = self._now() + _SINK_BACKOFF.compute(failures)
             else:
                 self._failures.pop(sink.name, None)
                 self._retry_at.pop(sink.name, None)
         return {s.name: r for s, r in zip(sinks, results, strict=True)}
 
     async def needs_drain(self) -> bool:
-        waiting = await backlog(self.redis, self.sinks)
-        return any(n > 0 and self.ready(s) for s, n in zip(self.sinks, waiting.values(), strict=True))
+        waiting = await backlog(self.redis, self.sinks, cap=1)
+        return any(waiting[s.name] > 0 and self.ready(s) for s in self.sinks)
 
     async def maybe_trim(self) -> None:
-        if time.monotonic() - self._trimmed_at >= TRIM_EVERY_S:
-            self._trimmed_at = time.monotonic()
+        if self._now() - self._trimmed_at >= TRIM_EVERY_S:
+            self._trimmed_at = self._now()
             await trim(self.redis, self.sinks)
 
 
@@ -76,8 +97,9 @@ async def drain_job(ctx: dict[str, Any]) -> dict[str, int | None]:
 
 
 async def sweep_job(ctx: dict[str, Any]) -> None:
-    """Every second: wake a drain for anything left behind (failed sinks, races) and trim the stream."""
+    """Every second: say this consumer lives, wake a drain for anything left behind, and trim the stream."""
     fanout: Fanout = ctx["fanout"]
+    await heartbeat(fanout.redis, fanout.consumer)
     if await fanout.needs_drain():
         await enqueue_drain(ctx["redis"])
     await fanout.maybe_trim()
@@ -99,6 +121,9 @@ def build_worker(
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["fanout"] = fanout
+        # A drain killed with its process left its in-progress mark: without this, no drain runs until it expires.
+        await redis.delete(in_progress_key_prefix + DRAIN_JOB_ID)
+        await heartbeat(redis, fanout.consumer)
         await ensure_groups(redis, fanout.sinks)
         if on_startup is not None:
             await on_startup(ctx)
@@ -109,9 +134,19 @@ def build_worker(
         for sink in fanout.sinks:
             await sink.close()
 
+    drain = func(drain_job, name=DRAIN_JOB, keep_result=0, timeout=DRAIN_TIMEOUT_S, max_tries=1000)
+    sweep = cron(
+        sweep_job,
+        name="sweep",
+        second=set(range(60)),
+        keep_result=0,
+        run_at_startup=True,
+        timeout=SWEEP_TIMEOUT_S,
+        max_tries=1,
+    )
     return Worker(
-        functions=[func(drain_job, name=DRAIN_JOB, keep_result=0, timeout=120, max_tries=1000), *extra_functions],
-        cron_jobs=[cron(sweep_job, name="sweep", second=set(range(60)), keep_result=0, run_at_startup=True)],
+        functions=[drain, *extra_functions],
+        cron_jobs=[sweep],
         redis_pool=redis,
         job_serializer=serialize_job,
         job_deserializer=deserialize_job,
@@ -121,17 +156,66 @@ def build_worker(
         handle_signals=handle_signals,
         max_jobs=20,
         keep_result=0,
+        job_timeout=JOB_TIMEOUT_S,
     )
 
 
-async def run_supervised(make: Callable[[], Worker], retry_delay_s: float = 1.0) -> None:
-    """Run a worker, and start a fresh one when Redis vanished under it (arq's poll loop does not reconnect)."""
-    while True:
-        worker = make()
+async def close_worker(worker: Worker) -> None:
+    """Close a worker, also when Redis is gone: what needs no Redis (sinks, clients, the pool) is released."""
+    try:
+        await asyncio.wait_for(worker.close(), CLOSE_TIMEOUT_S)
+        return
+    except (*REDIS_DOWN, TimeoutError) as exc:
+        log.warning("closing the worker without Redis (%s)", exc)
+    # arq's close() stopped at its first Redis call (deleting its health key): release the rest here.
+    if worker.on_shutdown is not None:
         try:
-            await worker.async_run()
-            return
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
-            log.warning("worker lost Redis (%s); starting again in %.0f s", exc, retry_delay_s)
-            await worker.close()
-            await asyncio.sleep(retry_delay_s)
+            await worker.on_shutdown(worker.ctx)
+        except Exception:
+            log.exception("the worker's shutdown hook failed")
+    pool = worker.ctx.get("redis")
+    if pool is not None:
+        await pool.connection_pool.disconnect()
+
+
+class Supervisor:
+    """Runs a worker and starts a fresh one whenever Redis vanished under it (arq's loop gives up on an error)."""
+
+    def __init__(self, make: Callable[[], Worker]) -> None:
+        self.make = make
+        self.worker: Worker | None = None
+
+    async def run(self) -> None:
+        """Run until stopped, restarting the worker with backoff (0.2 s doubling to 2 s) while Redis is down."""
+
+        @stamina.retry(on=REDIS_DOWN, attempts=None, timeout=None, wait_initial=0.2, wait_max=2.0, wait_jitter=0.2)
+        async def once() -> None:
+            self.worker = self.make()
+            try:
+                await self.worker.async_run()
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # we are being stopped
+                return  # the worker stopped itself on a signal (it cancels its own main task)
+            except REDIS_DOWN as exc:
+                log.warning("worker lost Redis (%s); starting a new one", exc)
+                raise
+            finally:
+                await close_worker(self.worker)
+
+        await once()
+
+    async def stop(self, task: asyncio.Task[None], grace_s: float = 10.0) -> None:
+        """Let running jobs finish (up to ``grace_s``: cancelling a thread mid-insert helps no one), then stop."""
+        worker = self.worker
+        if worker is not None and worker.tasks:
+            await asyncio.wait(list(worker.tasks.values()), timeout=grace_s)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def run_supervised(make: Callable[[], Worker]) -> None:
+    """Run a worker under a ``Supervisor`` until it returns (on a signal)."""
+    await Supervisor(make).run()

@@ -1,8 +1,10 @@
 """The tilt step of the fan-out: every accepted event through features → ONNX model → alert policy.
 
 Per-player engine state lives in Redis between batches (one key per player), so any worker can pick up a
-player. Alerts are kept in a short list per user and handed to the push job. A missing or corrupt model makes
-this sink unavailable (and /readyz say why) while ingestion and the other sinks go on.
+player. The sink is idempotent: the ids of the events a player's state has taken are kept beside it (bounded),
+a redelivered event is skipped, and each alert's push job has an id derived from the alert. Alerts are kept in
+a short list per user and handed to the push job. A missing or corrupt model makes this sink unavailable (and
+/readyz say why) while ingestion and the other sinks go on.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from adapters.outbox import OutboxEntry
 from shared.errors import SinkUnavailable
 from shared.events import Event
 from shared.tilt_policy import Alert
-from workers.push import alert_payload
+from workers.push import alert_payload, push_job_id
 from workers.sinks import Sink
 from workers.tilt.engine import TiltEngine
 from workers.tilt.scorer import ModelUnavailable, TiltScorer
@@ -29,6 +31,7 @@ from workers.tilt.scorer import ModelUnavailable, TiltScorer
 log = logging.getLogger(__name__)
 ALERTS_KEPT = 100
 STATE_TTL_S = 90 * 86400
+SEEN_KEPT = 5_000  # event ids remembered per player to skip redeliveries (newest by event time)
 _ENC = msgspec.json.Encoder()
 
 
@@ -65,26 +68,50 @@ class TiltSink(Sink):
     async def write(self, entries: list[OutboxEntry]) -> None:
         await self.start()
         engine = self.load()
-        by_user: dict[str, list[Event]] = defaultdict(list)
+        by_user: dict[str, dict[str, Event]] = defaultdict(dict)
         for entry in entries:
-            by_user[entry.user_id].extend(entry.events)
+            for event in entry.events:
+                by_user[entry.user_id][str(event.id)] = event
         for user_id, events in by_user.items():
-            raw = await self.redis.get(keys.tilt_state(user_id))
-            ordered = sorted(events, key=lambda e: e.order_key)
-            alerts = await anyio.to_thread.run_sync(self._observe, engine, user_id, raw, ordered)
-            state = engine.export_player(user_id)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.set(keys.tilt_state(user_id), state, ex=STATE_TTL_S)
-                for alert in alerts:
-                    pipe.lpush(keys.alerts(user_id), _ENC.encode(alert))
-                pipe.ltrim(keys.alerts(user_id), 0, ALERTS_KEPT - 1)
-                await pipe.execute()
+            await self._write_player(engine, user_id, list(events.values()))
+
+    async def _write_player(self, engine: TiltEngine, user_id: str, events: list[Event]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.tilt_state(user_id))
+            pipe.zmscore(keys.tilt_seen(user_id), [str(e.id) for e in events])
+            pipe.zrange(keys.tilt_seen(user_id), 0, 0, withscores=True)
+            pipe.zcard(keys.tilt_seen(user_id))
+            raw, scores, oldest, kept = await pipe.execute()
+        # A redelivered event must not count twice (rebuys, money, alerts). Past the SEEN_KEPT newest ids, an
+        # event older than every id kept is taken as seen: tilt is about the session being played.
+        floor = oldest[0][1] if oldest and kept >= SEEN_KEPT else float("-inf")
+        fresh = [e for e, score in zip(events, scores, strict=True) if score is None and _ms(e) >= floor]
+        if not fresh:
+            return
+        ordered = sorted(fresh, key=lambda e: e.order_key)
+        alerts = await anyio.to_thread.run_sync(self._observe, engine, user_id, raw, ordered)
+        # Queue pushes before the state is saved: a crash in between redelivers the events, which give the same
+        # alerts, whose job ids are already taken.
+        for alert in alerts:
+            log.info("tilt alert for session %s: %.2f %s", alert.session_id, alert.score, alert.reasons)
+            payload = _ENC.encode(alert_payload(alert))
+            await self.redis.enqueue_job(PUSH_JOB, user_id, payload, _job_id=push_job_id(user_id, alert))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.tilt_state(user_id), engine.export_player(user_id), ex=STATE_TTL_S)
+            pipe.zadd(keys.tilt_seen(user_id), {str(e.id): _ms(e) for e in fresh})
+            pipe.zremrangebyrank(keys.tilt_seen(user_id), 0, -SEEN_KEPT - 1)
+            pipe.expire(keys.tilt_seen(user_id), STATE_TTL_S)
             for alert in alerts:
-                log.info("tilt alert for session %s: %.2f %s", alert.session_id, alert.score, alert.reasons)
-                await self.redis.enqueue_job(PUSH_JOB, user_id, _ENC.encode(alert_payload(alert)))
+                pipe.lpush(keys.alerts(user_id), _ENC.encode(alert))
+            pipe.ltrim(keys.alerts(user_id), 0, ALERTS_KEPT - 1)
+            await pipe.execute()
 
     @staticmethod
     def _observe(engine: TiltEngine, user_id: str, raw: bytes | None, events: list[Event]) -> list[Alert]:
         if raw is not None:
             engine.import_player(user_id, raw)
         return [alert for event in events if (alert := engine.observe(user_id, event)) is not None]
+
+
+def _ms(event: Event) -> int:
+    return int(event.at.timestamp() * 1000)

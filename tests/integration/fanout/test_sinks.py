@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from adapters import keys
 from adapters.clickhouse import Warehouse
-from adapters.outbox import OutboxEntry
+from adapters.outbox import ENTRY_FIELD, OutboxEntry, decode_entry
 from bankroll.wiring import Runtime, make_app
 from shared.errors import SinkUnavailable
 from shared.settings import Settings
@@ -133,7 +133,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     await outbox.ensure_groups(redis, [sink])
     # The dead worker read the batch and wrote it to ClickHouse, then died before acking it.
     read = await redis.xreadgroup(outbox.group(sink), "dead-worker", {keys.OUTBOX: ">"}, count=100)
-    _, entries = outbox._decode(read[0][1])
+    entries = [decode_entry(fields[ENTRY_FIELD]) for _, fields in read[0][1]]
     await sink.write(entries)
     monkeypatch.setattr(outbox, "CLAIM_IDLE_MS", 0)
     survivor = Fanout(redis, [sink])
