@@ -178,9 +178,10 @@ async def run() -> list[tuple[str, float, float]]:
         cold = StatsService(warehouse, USER)
         # As the app serves it: figures cached per user while the data stamp is unchanged (first call computes).
         warm = StatsService(warehouse, USER, FigureCache())
-        usd = StatsQuery.parse(currency="USD")
+        # Cash games and tournaments together, as the figures were measured before formats were kept apart.
+        usd = StatsQuery.parse(currency="USD", mix_formats=True)
         cash = StatsQuery.parse(currency="USD", format="cash")
-        year = StatsQuery.parse(currency="USD", start="2024-01-01", end="2024-12-31")
+        year = StatsQuery.parse(currency="USD", start="2024-01-01", end="2024-12-31", mix_formats=True)
 
         def cases(service: StatsService) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
             return [
@@ -190,11 +191,11 @@ async def run() -> list[tuple[str, float, float]]:
                 ("breakdown by hour", lambda: service.breakdown(usd, "hour")),
                 ("breakdown by month", lambda: service.breakdown(usd, "month")),
                 ("calendar", lambda: service.calendar(usd)),
-                ("bankroll", lambda: service.bankroll("USD")),
+                ("bankroll", lambda: service.bankroll(StatsQuery.parse(currency="USD"))),
                 (
                     "guidance",
                     lambda: service.guidance(
-                        cash, rule=30, current_stake="2/5", target_risk=0.05, hysteresis=0.2, buy_in="standard"
+                        cash, rule=30, current_stake="NLH 2/5", target_risk=0.05, hysteresis=0.2, buy_in="standard"
                     ),
                 ),
                 ("drawdown", lambda: service.drawdown(cash)),

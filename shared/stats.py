@@ -22,6 +22,9 @@ BreakdownBy = Literal["stakes", "game", "format", "location", "weekday", "hour",
 BREAKDOWNS: Final[tuple[str, ...]] = get_args(BreakdownBy)
 WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 LENGTHS: Final = ("<2h", "2-4h", "4-6h", "6h+")
+# Breakdowns whose every group holds one format, so grouping never mixes cash games and tournaments.
+ONE_FORMAT_PER_GROUP: Final = frozenset({"stakes", "format"})
+Measured = Literal["cash", "tournament", "mixed"]
 
 
 class SessionRow(msgspec.Struct, frozen=True, gc=False, kw_only=True):
@@ -98,6 +101,8 @@ class Summary(msgspec.Struct, frozen=True, gc=False):
     itm_pct: float | None
     average_finish: float | None
     total_bounties: int
+    # What the rate figures measure: one format, or "mixed" when asked to measure both together; None: no sessions.
+    format: Measured | None = None
 
 
 class BankrollPoint(msgspec.Struct, frozen=True, gc=False):
@@ -181,20 +186,22 @@ def session_row(state: SessionState) -> SessionRow:
 # --- summary ---------------------------------------------------------------------------------------------------
 
 
-def summary(rows: Iterable[SessionRow]) -> Summary:
+def summary(rows: Iterable[SessionRow], *, mix_formats: bool = False) -> Summary:
     """Totals, win rate, standard deviation, confidence, streaks, downswings and tournament figures.
 
     Args:
-        rows: finished sessions of one currency, in any order.
+        rows: finished sessions of one currency and one format, in any order.
+        mix_formats: measure cash games and tournaments together (one win rate, one SD) when the rows hold both.
 
     Returns:
         The summary; figures that need more data (an SD needs two timed sessions) are None.
 
     Raises:
-        InvalidInput: the rows mix currencies or a start time has no time zone.
+        InvalidInput: the rows mix currencies, or formats without ``mix_formats``, or a start time has no time zone.
     """
     ordered = _chronological(rows)
     currency = _single_currency(ordered, "summary")
+    measured = _single_format(ordered, "summary", mix_formats)
     seconds = sum(r.played_seconds for r in ordered)
     hours = seconds / 3600
     wr_profit = sum(r.win_rate_profit for r in ordered)
@@ -227,6 +234,7 @@ def summary(rows: Iterable[SessionRow]) -> Summary:
         itm_pct=tournament.itm_pct,
         average_finish=tournament.average_finish,
         total_bounties=tournament.total_bounties,
+        format=measured,
     )
 
 
@@ -248,6 +256,20 @@ def _single_currency(rows: Sequence[SessionRow], what: str) -> str | None:
             f"{what} needs sessions in one currency; found {', '.join(currencies)} — filter by `currency` first"
         )
     return currencies[0] if currencies else None
+
+
+def _single_format(rows: Sequence[SessionRow], what: str, mix_formats: bool) -> Measured | None:
+    """The one format of the rows; "mixed" only when asked. A tournament's hours and swings are not a cash game's:
+    one win rate or SD over both describes neither."""
+    formats = sorted({r.format for r in rows})
+    if len(formats) > 1:
+        if not mix_formats:
+            raise InvalidInput(
+                f"{what} would mix cash games and tournaments: win rate, SD, downswings and risk are measured per "
+                "format — filter by `format` (cash or tournament), or pass `mix_formats=true` to measure them together"
+            )
+        return "mixed"
+    return formats[0] if formats else None
 
 
 def _sigma_per_hour(rows: Sequence[SessionRow], w: float | None) -> float | None:
@@ -333,17 +355,18 @@ def _tournament_figures(rows: Sequence[SessionRow]) -> _TournamentFigures:
 # --- downswings ------------------------------------------------------------------------------------------------
 
 
-def downswings(rows: Iterable[SessionRow]) -> Downswings:
+def downswings(rows: Iterable[SessionRow], *, mix_formats: bool = False) -> Downswings:
     """Deepest, longest and current drawdown of the cumulative win-rate profit curve in chronological order.
 
     The curve starts at 0 before the first session, so a losing start is a downswing. A downswing runs from a
     peak until a session brings the curve back to that peak (that session included) or until the last session.
 
     Raises:
-        InvalidInput: the rows mix currencies.
+        InvalidInput: the rows mix currencies, or formats without ``mix_formats``.
     """
     ordered = _chronological(rows)
     _single_currency(ordered, "downswings")
+    _single_format(ordered, "downswings", mix_formats)
     return _downswings(ordered)
 
 
@@ -435,32 +458,39 @@ def _check_sigma(sigma: float) -> None:
 # --- breakdowns and calendar -----------------------------------------------------------------------------------
 
 
-def breakdown(rows: Iterable[SessionRow], by: str, day_starts_at_hour: int = 0) -> dict[str, Summary]:
+def breakdown(
+    rows: Iterable[SessionRow], by: str, day_starts_at_hour: int = 0, *, mix_formats: bool = False
+) -> dict[str, Summary]:
     """Split the sessions into groups and summarise each; every session lands in exactly one group.
 
     Args:
         rows: finished sessions of one currency.
-        by: one of ``BREAKDOWNS``: stakes ('1/2', tournaments '100+10'), game, format, location, weekday
+        by: one of ``BREAKDOWNS``: stakes ('NLH 1/2', tournaments 'NLH 100+10'), game, format, location, weekday
             ('Monday'…), hour ('00'…'23' local start hour), length ('<2h', '2-4h', '4-6h', '6h+') or month
             ('2026-01').
         day_starts_at_hour: local hour at which the player's day begins, so a 23:00–03:00 session is one day.
+        mix_formats: allow groups that hold cash games and tournaments together (never needed by stakes or format).
 
     Returns:
-        Summaries by label; weekday, hour, length and month come in their natural order, the others sorted.
+        Summaries by label; weekday, hour, length and month come in their natural order, stakes by game and
+        amount, the others sorted.
 
     Raises:
-        InvalidInput: unknown ``by``, a bad ``day_starts_at_hour`` or mixed currencies.
+        InvalidInput: unknown ``by``, a bad ``day_starts_at_hour``, mixed currencies, or mixed formats in a
+            grouping that would put both in one group without ``mix_formats``.
     """
     if by not in BREAKDOWNS:
         raise InvalidInput(f"`by` {by!r} is not a breakdown; allowed: {', '.join(BREAKDOWNS)}")
     _check_day_start(day_starts_at_hour)
     ordered = _chronological(rows)
     _single_currency(ordered, "breakdown")
+    if by not in ONE_FORMAT_PER_GROUP:
+        _single_format(ordered, f"breakdown by {by}", mix_formats)
     label = _labeller(by, day_starts_at_hour)
     groups: dict[str, list[SessionRow]] = defaultdict(list)
     for row in ordered:
         groups[label(row)].append(row)
-    return {key: summary(groups[key]) for key in _label_order(by, groups, day_starts_at_hour)}
+    return {key: summary(groups[key], mix_formats=True) for key in _label_order(by, groups, day_starts_at_hour)}
 
 
 def _labeller(by: str, day_start: int) -> Callable[[SessionRow], str]:
@@ -485,6 +515,8 @@ def _label_order(by: str, groups: dict[str, list[SessionRow]], day_start: int) -
         return [f"{(day_start + i) % 24:02d}" for i in range(24) if f"{(day_start + i) % 24:02d}" in groups]
     if by == "length":
         return [b for b in LENGTHS if b in groups]
+    if by == "stakes":
+        return sorted(groups, key=lambda label: stake_order(groups[label][0]))
     return sorted(groups)
 
 
@@ -498,11 +530,41 @@ def _length_label(row: SessionRow) -> str:
 
 
 def stake_label(row: SessionRow) -> str:
-    """'1/2' for a cash game with blinds 100/200 USD, '0.50/1' for 50/100; '100+10' for a tournament."""
+    """The game and its stake: 'NLH 1/2' for blinds 100/200 USD, 'PLO 0.50/1' for 50/100; 'NLH 100+10' for a
+    tournament. NLH and PLO at the same blinds are different games, so different stakes."""
     if row.format == "tournament":
         buy_in = _amount_text(row.buy_in, row.currency)
-        return f"{buy_in}+{_amount_text(row.fee, row.currency)}" if row.fee else buy_in
-    return f"{_amount_text(row.small_blind, row.currency)}/{_amount_text(row.big_blind, row.currency)}"
+        stake = f"{buy_in}+{_amount_text(row.fee, row.currency)}" if row.fee else buy_in
+    else:
+        stake = f"{_amount_text(row.small_blind, row.currency)}/{_amount_text(row.big_blind, row.currency)}"
+    return f"{row.game} {stake}"
+
+
+def stake_order(row: SessionRow) -> tuple[str, str, int, int]:
+    """Where a stake stands in a list: cash games first, by game, then by amount (1/2 before 10/20, never as text)."""
+    if row.format == "tournament":
+        return (row.format, row.game, row.buy_in + row.fee, row.fee)
+    return (row.format, row.game, row.big_blind, row.small_blind)
+
+
+def resolve_stake(asked: str, stakes: Iterable[str]) -> str:
+    """The stake label a player means: the label itself, or blinds alone ('1/2') when one game is played at them.
+
+    Raises:
+        InvalidInput: no stake matches, or the blinds alone match stakes in several games.
+    """
+    labels = list(stakes)
+    if asked in labels:
+        return asked
+    matches = [label for label in labels if label.split(" ", 1)[-1] == asked]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InvalidInput(
+            f"`current_stake` {asked!r} is played in several games: {', '.join(matches)}; name the game, "
+            f"such as {matches[0]!r}"
+        )
+    raise InvalidInput(f"`current_stake` {asked!r} is not one of {', '.join(labels) or 'no stakes'}")
 
 
 def _amount_text(amount: int, currency: str) -> str:
@@ -557,34 +619,51 @@ _SIGN: Final = {"deposit": 1, "withdrawal": -1, "expense": -1}
 
 
 def bankroll_curve(
-    rows: Iterable[SessionRow], transactions: Iterable[TransactionRow]
+    rows: Iterable[SessionRow],
+    transactions: Iterable[TransactionRow],
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    day_starts_at_hour: int = 0,
 ) -> dict[str, list[BankrollPoint]]:
     """Balance over time per currency: deposits, minus withdrawals and expenses, plus each session's net profit.
 
     Sessions count at their end, with net profit (tips leave the bankroll); currencies are never mixed.
-    At equal times transactions come before sessions.
+    At equal times transactions come before sessions. With ``first``/``last`` only the points of those playing
+    days are listed, but every balance still counts everything before them (the balance carried in).
+
+    Args:
+        rows: finished sessions.
+        transactions: deposits, withdrawals and expenses.
+        first: first playing day to list: a session's is its local start day (``playing_day``), a transaction's
+            its UTC day, both moved back a day before ``day_starts_at_hour``.
+        last: last playing day to list.
+        day_starts_at_hour: local hour at which the player's day begins.
 
     Raises:
-        InvalidInput: a transaction amount is negative.
+        InvalidInput: a transaction amount is negative, or a bad ``day_starts_at_hour``.
     """
-    moves: dict[str, list[tuple[datetime, int, str, BankrollPoint]]] = defaultdict(list)
+    _check_day_start(day_starts_at_hour)
+    moves: dict[str, list[tuple[datetime, int, str, BankrollPoint, date]]] = defaultdict(list)
     for tx in transactions:
         if tx.amount < 0:
             raise InvalidInput(f"`amount` {tx.amount} of a {tx.kind} at {tx.at.isoformat()} is negative")
         point = BankrollPoint(at=tx.at, kind=tx.kind, change=_SIGN[tx.kind] * tx.amount, balance=0)
-        moves[tx.currency].append((tx.at, 0, "", point))
+        day = (tx.at.astimezone(UTC) - timedelta(hours=day_starts_at_hour)).date()
+        moves[tx.currency].append((tx.at, 0, "", point, day))
     for row in rows:
         point = BankrollPoint(
             at=row.ended_at, kind="session", change=row.net_profit, balance=0, session_id=row.session_id
         )
-        moves[row.currency].append((row.ended_at, 1, row.session_id, point))
+        moves[row.currency].append((row.ended_at, 1, row.session_id, point, playing_day(row, day_starts_at_hour)))
     curves: dict[str, list[BankrollPoint]] = {}
     for currency in sorted(moves):
         balance = 0
         curve = []
-        for _, _, _, point in sorted(moves[currency], key=lambda m: m[:3]):
+        for _, _, _, point, day in sorted(moves[currency], key=lambda m: m[:3]):
             balance += point.change
-            curve.append(msgspec.structs.replace(point, balance=balance))
+            if (first is None or day >= first) and (last is None or day <= last):
+                curve.append(msgspec.structs.replace(point, balance=balance))
         curves[currency] = curve
     return curves
 
@@ -611,7 +690,7 @@ def bankroll_guidance(
         balance: bankroll in minor units.
         buy_in_by_stake: a standard buy-in per stake label, e.g. {'1/2': 20000, '2/5': 50000}.
         rule_buy_ins: buy-ins the player wants to hold for the stake played.
-        current_stake: the stake played now, one of ``buy_in_by_stake``.
+        current_stake: the stake played now, one of ``buy_in_by_stake`` (or its blinds alone, see ``resolve_stake``).
         hysteresis: the band h around the rule, 0 ≤ h < 1.
         win_rate: measured win rate (minor units/hour) for the risk figures.
         sigma: measured SD (minor units/hour) for the risk figures.
@@ -620,7 +699,9 @@ def bankroll_guidance(
     Raises:
         InvalidInput: a non-positive rule or buy-in, a hysteresis outside [0, 1), an unknown current stake.
     """
-    _check_guidance(buy_in_by_stake, rule_buy_ins, current_stake, hysteresis)
+    _check_guidance(buy_in_by_stake, rule_buy_ins, hysteresis)
+    if current_stake is not None:
+        current_stake = resolve_stake(current_stake, buy_in_by_stake)
     up, down = rule_buy_ins * (1 + hysteresis), rule_buy_ins * (1 - hysteresis)
     ladder = sorted(buy_in_by_stake.items(), key=lambda item: (item[1], item[0]))
     advice = [_stake_advice(stake, buy_in, balance, up, down) for stake, buy_in in ladder]
@@ -650,16 +731,14 @@ def _measured_risk(
     return risk_of_ruin(balance, win_rate, sigma), needed
 
 
-def _check_guidance(stakes: dict[str, int], rule: float, current: str | None, hysteresis: float) -> None:
-    if rule <= 0:
-        raise InvalidInput(f"`rule_buy_ins` {rule} must be > 0")
+def _check_guidance(stakes: dict[str, int], rule: float, hysteresis: float) -> None:
+    if not (math.isfinite(rule) and rule > 0):
+        raise InvalidInput(f"`rule` {rule} (buy-ins to hold) must be a number > 0, such as 30")
     if not 0 <= hysteresis < 1:
         raise InvalidInput(f"`hysteresis` {hysteresis} must be at least 0 and below 1")
     bad = [f"{stake}={buy_in}" for stake, buy_in in stakes.items() if buy_in <= 0]
     if bad:
         raise InvalidInput(f"`buy_in_by_stake` has buy-ins that are not > 0: {', '.join(bad)}")
-    if current is not None and current not in stakes:
-        raise InvalidInput(f"`current_stake` {current!r} is not one of {', '.join(stakes) or 'no stakes'}")
 
 
 def _stake_advice(stake: str, buy_in: int, balance: int, up: float, down: float) -> StakeAdvice:

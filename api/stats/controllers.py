@@ -22,12 +22,27 @@ To = Annotated[str | None, QueryParameter(name="to", description="Last playing d
 Format = Annotated[str | None, QueryParameter(name="format", description="cash or tournament")]
 Tags = Annotated[list[str] | None, QueryParameter(description="Sessions with all these tags (comma-separated)")]
 DayStart = Annotated[int, QueryParameter(description="Local hour at which the player's day begins, 0–23")]
+MixFormats = Annotated[
+    bool,
+    QueryParameter(
+        description="Measure cash games and tournaments together (one win rate, SD, ladder); by default refused "
+        "when the selection holds both: pass `format` instead"
+    ),
+]
 
 
 def _query(
-    currency: str | None, from_: str | None, to: str | None, format_: str | None, tags: list[str] | None, day: int
+    currency: str | None,
+    from_: str | None,
+    to: str | None,
+    format_: str | None,
+    tags: list[str] | None,
+    day: int,
+    mix: bool = False,
 ) -> StatsQuery:
-    return StatsQuery.parse(currency=currency, start=from_, end=to, format=format_, tags=tags, day_starts_at=day)
+    return StatsQuery.parse(
+        currency=currency, start=from_, end=to, format=format_, tags=tags, day_starts_at=day, mix_formats=mix
+    )
 
 
 class StatsController(Controller):
@@ -45,8 +60,9 @@ class StatsController(Controller):
         format_: Format = None,
         tags: Tags = None,
         day_starts_at: DayStart = 0,
+        mix_formats: MixFormats = False,
     ) -> Summary:
-        query = _query(currency, from_, to, format_, tags, day_starts_at)
+        query = _query(currency, from_, to, format_, tags, day_starts_at, mix_formats)
         return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).summary(query)
 
     @get("/breakdown", summary="One summary per stake, game, format, location, weekday, hour, length or month")
@@ -61,8 +77,9 @@ class StatsController(Controller):
         format_: Format = None,
         tags: Tags = None,
         day_starts_at: DayStart = 0,
+        mix_formats: MixFormats = False,
     ) -> dict[str, Summary]:
-        query = _query(currency, from_, to, format_, tags, day_starts_at)
+        query = _query(currency, from_, to, format_, tags, day_starts_at, mix_formats)
         return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).breakdown(query, by)
 
     @get("/calendar", summary="Profit and hours per local playing day")
@@ -82,9 +99,18 @@ class StatsController(Controller):
 
     @get("/bankroll", summary="Balance after every session and transaction, per currency")
     async def bankroll(
-        self, state: State, principal: NamedDependency[Principal], currency: Currency = None
+        self,
+        state: State,
+        principal: NamedDependency[Principal],
+        currency: Currency = None,
+        from_: From = None,
+        to: To = None,
+        format_: Format = None,
+        tags: Tags = None,
+        day_starts_at: DayStart = 0,
     ) -> dict[str, list[BankrollPoint]]:
-        return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).bankroll(currency)
+        query = _query(currency, from_, to, format_, tags, day_starts_at)
+        return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).bankroll(query)
 
     @get("/guidance", summary="Buy-ins held per stake, move up / stay / move down, risk of ruin")
     async def guidance(
@@ -101,8 +127,10 @@ class StatsController(Controller):
         to: To = None,
         format_: Format = None,
         tags: Tags = None,
+        day_starts_at: DayStart = 0,
+        mix_formats: MixFormats = False,
     ) -> BankrollGuidance:
-        query = _query(currency, from_, to, format_, tags, 0)
+        query = _query(currency, from_, to, format_, tags, day_starts_at, mix_formats)
         return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).guidance(
             query, rule=rule, current_stake=current_stake, target_risk=target_risk, hysteresis=hysteresis, buy_in=buy_in
         )
@@ -118,6 +146,7 @@ class StatsController(Controller):
         format_: Format = None,
         tags: Tags = None,
         day_starts_at: DayStart = 0,
+        mix_formats: MixFormats = False,
     ) -> DrawdownReport:
-        query = _query(currency, from_, to, format_, tags, day_starts_at)
+        query = _query(currency, from_, to, format_, tags, day_starts_at, mix_formats)
         return await StatsService(state.warehouse, principal.user_id, figure_cache(state)).drawdown(query)

@@ -77,14 +77,15 @@ class StatsService:
         return await self._cached(("summary", query), lambda: self._summary(query))
 
     async def _summary(self, query: StatsQuery) -> Summary:
-        return stats.summary(await self.sessions(query))
+        return stats.summary(await self.sessions(query), mix_formats=query.mix_formats)
 
     async def breakdown(self, query: StatsQuery, by: str) -> dict[str, Summary]:
         if by not in stats.BREAKDOWNS:  # checked before the query, so a typo costs no warehouse call
             raise InvalidInput(f"`by` {by!r} is not a breakdown; allowed: {', '.join(stats.BREAKDOWNS)}")
 
         async def compute() -> dict[str, Summary]:
-            return stats.breakdown(await self.sessions(query), by, query.day_starts_at)
+            rows = await self.sessions(query)
+            return stats.breakdown(rows, by, query.day_starts_at, mix_formats=query.mix_formats)
 
         return await self._cached(("breakdown", by, query), compute)
 
@@ -94,14 +95,22 @@ class StatsService:
 
         return await self._cached(("calendar", query), compute)
 
-    async def bankroll(self, currency: str | None) -> dict[str, list[BankrollPoint]]:
-        """Balance after every session (net profit) and transaction, per currency, over the whole history."""
+    async def bankroll(self, query: StatsQuery) -> dict[str, list[BankrollPoint]]:
+        """Balance after every session (net profit) and transaction, per currency.
+
+        ``format`` and ``tags`` pick the sessions (deposits, withdrawals and expenses belong to no format and always
+        count); the date range picks the points listed, each still with the balance carried in from before.
+        """
 
         async def compute() -> dict[str, list[BankrollPoint]]:
-            rows = await ended_sessions(self.rows, self.user_id, StatsQuery.parse(currency=currency))
-            return stats.bankroll_curve(rows, await transactions(self.rows, self.user_id, currency))
+            every_day = msgspec.structs.replace(query, start=None, end=None)
+            rows = await ended_sessions(self.rows, self.user_id, every_day)
+            moves = await transactions(self.rows, self.user_id, query.currency)
+            return stats.bankroll_curve(
+                rows, moves, first=query.start, last=query.end, day_starts_at_hour=query.day_starts_at
+            )
 
-        return await self._cached(("bankroll", currency), compute)
+        return await self._cached(("bankroll", query), compute)
 
     async def balance(self, currency: str | None, query: StatsQuery, rows: list[SessionRow]) -> int:
         """The bankroll now: the whole history of the currency, whatever the filters of the measurement were."""
@@ -140,10 +149,11 @@ class StatsService:
         buy_in: str,
     ) -> BankrollGuidance:
         rows = await self.sessions(query)
-        figures = stats.summary(rows)
+        ladder = _one_format(rows, query, current_stake)
+        figures = stats.summary(ladder, mix_formats=query.mix_formats)
         return stats.bankroll_guidance(
             await self.balance(query.currency or figures.currency, query, rows),
-            buy_ins_by_stake(rows, usual=buy_in == "usual"),
+            buy_ins_by_stake(ladder, usual=buy_in == "usual"),
             rule,
             current_stake,
             hysteresis,
@@ -158,7 +168,7 @@ class StatsService:
 
     async def _drawdown(self, query: StatsQuery) -> DrawdownReport:
         rows = await self.sessions(query)
-        figures = stats.summary(rows)
+        figures = stats.summary(rows, mix_formats=query.mix_formats)
         swings = figures.downswings
         w, sigma = figures.hourly, figures.sd_per_hour
         balance = await self.balance(query.currency or figures.currency, query, rows)
@@ -190,13 +200,34 @@ class StatsService:
         )
 
 
+def _one_format(rows: list[SessionRow], query: StatsQuery, current_stake: str | None) -> list[SessionRow]:
+    """The sessions of one stake ladder: cash blinds and tournament buy-ins never share one, unless asked.
+
+    The format is the one filtered on, else the only one played, else the format of ``current_stake``.
+
+    Raises:
+        InvalidInput: both formats were played and nothing says which ladder is meant.
+    """
+    formats = {r.format for r in rows}
+    if query.format is not None or query.mix_formats or len(formats) < 2:
+        return rows
+    if current_stake is None:
+        raise InvalidInput(
+            "guidance needs one format: cash blinds and tournament buy-ins are different ladders — pass `format` "
+            "(cash or tournament) or `current_stake`, or `mix_formats=true` for one ladder of both"
+        )
+    format_of = {stats.stake_label(r): r.format for r in rows}
+    chosen = format_of[stats.resolve_stake(current_stake, format_of)]
+    return [r for r in rows if r.format == chosen]
+
+
 def buy_ins_by_stake(rows: list[SessionRow], *, usual: bool = False) -> dict[str, int]:
     """One buy-in per stake played: 100 big blinds for cash (or the player's median buy-in with ``usual``),
     buy-in plus fee for a tournament."""
     seen: dict[str, list[int]] = defaultdict(list)
-    labels: dict[tuple[str, int, int, int, int, str], str] = {}  # a label per distinct stake, not per session
+    labels: dict[tuple[str, str, int, int, int, int, str], str] = {}  # a label per distinct stake, not per session
     for row in rows:
-        key = (row.format, row.small_blind, row.big_blind, row.buy_in, row.fee, row.currency)
+        key = (row.format, row.game, row.small_blind, row.big_blind, row.buy_in, row.fee, row.currency)
         label = labels.get(key) or labels.setdefault(key, stats.stake_label(row))
         if row.format == "tournament":
             seen[label].append(row.buy_in + row.fee)

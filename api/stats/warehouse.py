@@ -24,6 +24,8 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
     format: str | None = None
     tags: tuple[str, ...] = ()
     day_starts_at: int = 0
+    # Win rate, SD and risk are measured per format; only this asks for one figure over cash games and tournaments.
+    mix_formats: bool = False
 
     @classmethod
     def parse(
@@ -35,6 +37,7 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
         format: str | None = None,
         tags: list[str] | None = None,
         day_starts_at: int = 0,
+        mix_formats: bool = False,
     ) -> StatsQuery:
         """Check the query parameters; each bad one raises InvalidInput naming the parameter, the value and the rule."""
         if currency is not None and not is_currency(currency):
@@ -47,7 +50,15 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
         if first is not None and last is not None and first > last:
             raise InvalidInput(f"`from` {first} is after `to` {last}; the date range must run forward")
         split = tuple(sorted({t.strip() for item in tags or [] for t in item.split(",") if t.strip()}))
-        return cls(currency=currency, start=first, end=last, format=format, tags=split, day_starts_at=day_starts_at)
+        return cls(
+            currency=currency,
+            start=first,
+            end=last,
+            format=format,
+            tags=split,
+            day_starts_at=day_starts_at,
+            mix_formats=mix_formats,
+        )
 
 
 def _date(name: str, value: str | None) -> date | None:

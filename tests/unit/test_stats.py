@@ -228,6 +228,31 @@ def test_summary_refuses_mixed_currencies_and_names_them() -> None:
         summary(rows)
 
 
+MIXED = [cash("c1", day(0), 2, 1000), tournament("t1", day(1), invested=1100, prize=11000)]
+
+
+def test_summary_does_not_mix_cash_games_and_tournaments_unless_asked() -> None:
+    with pytest.raises(InvalidInput, match=r"`format`.*`mix_formats=true`"):
+        summary(MIXED)
+    mixed = summary(MIXED, mix_formats=True)
+    assert (mixed.format, mixed.sessions, mixed.hourly) == ("mixed", 2, 2180)  # (1000 + 9900) / 5 h
+    assert (summary(MIXED[:1]).format, summary(MIXED[1:]).format, summary([]).format) == ("cash", "tournament", None)
+
+
+def test_downswings_do_not_mix_cash_games_and_tournaments_unless_asked() -> None:
+    with pytest.raises(InvalidInput, match="`format`"):
+        downswings(MIXED)
+    assert downswings(MIXED, mix_formats=True).deepest == 0
+
+
+def test_a_breakdown_within_one_format_needs_no_permission_to_mix() -> None:
+    assert list(breakdown(MIXED, "format")) == ["cash", "tournament"]
+    assert list(breakdown(MIXED, "stakes")) == ["NLH 1/2", "NLH 10+1"]
+    with pytest.raises(InvalidInput, match="`format`"):
+        breakdown(MIXED, "weekday")
+    assert list(breakdown(MIXED, "weekday", mix_formats=True)) == ["Monday", "Tuesday"]
+
+
 def test_summary_refuses_a_start_time_without_time_zone() -> None:
     with pytest.raises(InvalidInput, match="started_at"):
         summary([cash("s1", datetime(2026, 1, 5, 18, 0), 1, 100)])
@@ -320,15 +345,30 @@ def test_stakes_are_labelled_in_major_units() -> None:
         cash("b", day(1), 1, 20, blinds=(50, 100)),
         cash("c", day(2), 1, 30, blinds=(250, 500)),
     ]
-    assert list(breakdown(rows, "stakes")) == ["0.50/1", "1/2", "2.50/5"]
+    assert list(breakdown(rows, "stakes")) == ["NLH 0.50/1", "NLH 1/2", "NLH 2.50/5"]
 
 
 def test_stakes_of_a_currency_without_minor_units_are_whole() -> None:
-    assert list(breakdown([cash("a", T0, 1, 10, blinds=(100, 200), currency="JPY")], "stakes")) == ["100/200"]
+    assert list(breakdown([cash("a", T0, 1, 10, blinds=(100, 200), currency="JPY")], "stakes")) == ["NLH 100/200"]
 
 
 def test_tournament_stakes_are_buy_in_plus_fee() -> None:
-    assert list(breakdown([tournament("t", T0, invested=1100, prize=0)], "stakes")) == ["10+1"]
+    assert list(breakdown([tournament("t", T0, invested=1100, prize=0)], "stakes")) == ["NLH 10+1"]
+
+
+def test_the_same_blinds_in_two_games_are_two_stakes() -> None:
+    rows = [cash("a", day(0), 1, 10), cash("b", day(1), 1, 20, game="PLO")]
+    assert {k: g.win_rate_profit for k, g in breakdown(rows, "stakes").items()} == {"NLH 1/2": 10, "PLO 1/2": 20}
+
+
+def test_stakes_sort_by_amount_not_as_text() -> None:
+    rows = [
+        cash("a", day(0), 1, 10, blinds=(1000, 2000)),
+        cash("b", day(1), 1, 10, blinds=(200, 500)),
+        cash("c", day(2), 1, 10, blinds=(100, 200)),
+        cash("d", day(3), 1, 10, blinds=(2500, 5000)),
+    ]
+    assert list(breakdown(rows, "stakes")) == ["NLH 1/2", "NLH 2/5", "NLH 10/20", "NLH 25/50"]
 
 
 def test_weekday_and_month_follow_the_players_day_not_midnight() -> None:
@@ -356,8 +396,9 @@ def test_length_buckets_include_their_lower_edge() -> None:
 
 def test_breakdown_by_stakes_summarises_each_group() -> None:
     groups = breakdown(HISTORY, "stakes")
-    assert (groups["1/2"].sessions, groups["1/2"].win_rate_profit, groups["1/2"].hours) == (2, 300, 5.0)
-    assert (groups["2/5"].sessions, groups["2/5"].profit, groups["2/5"].hourly) == (2, 800, 140)  # 700 / 5 h
+    low, high = groups["NLH 1/2"], groups["NLH 2/5"]
+    assert (low.sessions, low.win_rate_profit, low.hours) == (2, 300, 5.0)
+    assert (high.sessions, high.profit, high.hourly) == (2, 800, 140)  # 700 / 5 h
 
 
 def test_unknown_breakdown_names_the_value_and_the_allowed_ones() -> None:
@@ -470,7 +511,20 @@ def test_guidance_refuses_an_unknown_current_stake() -> None:
         bankroll_guidance(1000, STAKES, current_stake="10/20")
 
 
-@pytest.mark.parametrize("hysteresis", [-0.1, 1.0])
+@pytest.mark.parametrize("rule", [math.nan, math.inf, 0, -3])
+def test_guidance_refuses_a_rule_that_is_not_a_positive_number(rule: float) -> None:
+    with pytest.raises(InvalidInput, match="`rule`"):
+        bankroll_guidance(1000, STAKES, rule_buy_ins=rule)
+
+
+def test_guidance_takes_the_blinds_alone_when_one_game_is_played_at_them() -> None:
+    ladder = {"NLH 1/2": 20000, "NLH 2/5": 50000, "PLO 2/5": 50000}
+    assert bankroll_guidance(1_700_000, ladder, current_stake="1/2").current_stake == "NLH 1/2"
+    with pytest.raises(InvalidInput, match="'2/5' is played in several games: NLH 2/5, PLO 2/5"):
+        bankroll_guidance(1_700_000, ladder, current_stake="2/5")
+
+
+@pytest.mark.parametrize("hysteresis", [-0.1, 1.0, math.nan])
 def test_guidance_refuses_a_hysteresis_outside_zero_and_one(hysteresis: float) -> None:
     with pytest.raises(InvalidInput, match="hysteresis"):
         bankroll_guidance(1000, STAKES, hysteresis=hysteresis)
@@ -563,12 +617,12 @@ def histories(draw: st.DrawFn) -> list[SessionRow]:
 def test_order_of_rows_does_not_change_the_summary(rows: list[SessionRow], rnd: random.Random) -> None:
     shuffled = list(rows)
     rnd.shuffle(shuffled)
-    assert summary(shuffled) == summary(rows)
+    assert summary(shuffled, mix_formats=True) == summary(rows, mix_formats=True)
 
 
 @given(histories())
 def test_profit_totals_are_the_sums_of_the_rows(rows: list[SessionRow]) -> None:
-    result = summary(rows)
+    result = summary(rows, mix_formats=True)
     assert result.profit == sum(r.profit for r in rows)
     assert result.win_rate_profit == sum(r.win_rate_profit for r in rows)
     assert result.net_profit == sum(r.net_profit for r in rows)
@@ -577,7 +631,7 @@ def test_profit_totals_are_the_sums_of_the_rows(rows: list[SessionRow]) -> None:
 
 @given(histories())
 def test_ci95_contains_the_win_rate(rows: list[SessionRow]) -> None:
-    result = summary(rows)
+    result = summary(rows, mix_formats=True)
     if result.win_rate_ci95 is not None:
         low, high = result.win_rate_ci95
         assert result.hourly is not None and low <= result.hourly <= high
@@ -585,7 +639,7 @@ def test_ci95_contains_the_win_rate(rows: list[SessionRow]) -> None:
 
 @given(histories())
 def test_current_drawdown_never_exceeds_the_deepest(rows: list[SessionRow]) -> None:
-    result = downswings(rows)
+    result = downswings(rows, mix_formats=True)
     assert 0 <= result.current <= result.deepest
     lowest = min([0, *_cumulative(rows)])
     assert result.deepest >= -lowest  # falling below the start is a downswing from 0
@@ -601,7 +655,7 @@ def _cumulative(rows: list[SessionRow]) -> list[int]:
 
 @given(histories(), st.sampled_from(BREAKDOWNS), st.integers(min_value=0, max_value=23))
 def test_breakdown_partitions_the_sessions(rows: list[SessionRow], by: str, day_start: int) -> None:
-    groups = breakdown(rows, by, day_starts_at_hour=day_start)
+    groups = breakdown(rows, by, day_starts_at_hour=day_start, mix_formats=True)
     assert sum(g.sessions for g in groups.values()) == len(rows)
     assert sum(g.profit for g in groups.values()) == sum(r.profit for r in rows)
     assert math.isclose(sum(g.hours for g in groups.values()), sum(r.played_seconds for r in rows) / HOUR)

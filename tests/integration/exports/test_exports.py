@@ -24,7 +24,8 @@ from tests.services import RedisServer
 from workers.sinks import ClickHouseSink
 
 STATS = [
-    "summary?currency=USD",
+    "summary?currency=USD&format=cash",
+    "summary?currency=USD&mix_formats=true",
     "summary?currency=EUR",
     "breakdown?by=stakes&currency=USD",
     "bankroll",

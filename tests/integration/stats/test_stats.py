@@ -68,9 +68,9 @@ async def test_date_range_and_tags_filter_the_sessions(client: AsyncTestClient[A
 
 @pytest.mark.usefixtures("history")
 async def test_breakdown_groups_add_up_to_the_summary(client: AsyncTestClient[Any], alice: Player) -> None:
-    total = await get(client, alice, "summary?currency=USD")
+    total = await get(client, alice, "summary?currency=USD&mix_formats=true")
     for by in ("stakes", "weekday", "length", "format", "month", "hour"):
-        groups = await get(client, alice, f"breakdown?by={by}&currency=USD")
+        groups = await get(client, alice, f"breakdown?by={by}&currency=USD&mix_formats=true")
         assert sum(g["sessions"] for g in groups.values()) == total["sessions"] == 4
         assert sum(g["profit"] for g in groups.values()) == total["profit"] == 45000
         assert sum(g["hours"] for g in groups.values()) == pytest.approx(total["hours"])
@@ -81,11 +81,52 @@ async def test_breakdown_by_stakes_labels_cash_blinds_and_tournament_buy_ins(
     client: AsyncTestClient[Any], alice: Player
 ) -> None:
     groups = await get(client, alice, "breakdown?by=stakes&currency=USD")
-    assert {k: (g["sessions"], g["profit"]) for k, g in groups.items()} == {
-        "1/2": (2, 4000),
-        "2/5": (1, 12000),
-        "100+10": (1, 29000),
-    }
+    assert [(k, g["sessions"], g["profit"]) for k, g in groups.items()] == [
+        ("NLH 1/2", 2, 4000),
+        ("NLH 2/5", 1, 12000),
+        ("NLH 100+10", 1, 29000),
+    ]
+
+
+@pytest.mark.usefixtures("history")
+async def test_figures_over_cash_games_and_tournaments_together_are_given_only_when_asked(
+    client: AsyncTestClient[Any], alice: Player
+) -> None:
+    for path in ("summary?currency=USD", "drawdown?currency=USD", "breakdown?by=weekday&currency=USD"):
+        response = await client.get(f"/api/v1/stats/{path}", headers=alice.headers)
+        assert response.status_code == 400, path
+        assert "`format`" in response.json()["detail"] and "`mix_formats=true`" in response.json()["detail"]
+    mixed = await get(client, alice, "summary?currency=USD&mix_formats=true")
+    assert (mixed["format"], mixed["sessions"], mixed["profit"]) == ("mixed", 4, 45000)
+    assert (await get(client, alice, "summary?currency=USD&format=cash"))["format"] == "cash"
+
+
+@pytest.mark.usefixtures("history")
+async def test_guidance_keeps_to_the_format_of_the_current_stake(client: AsyncTestClient[Any], alice: Player) -> None:
+    advice = await get(client, alice, "guidance?currency=USD&current_stake=1/2")
+    assert [s["stake"] for s in advice["stakes"]] == ["NLH 1/2", "NLH 2/5"]  # no 100+10 tournament on the ladder
+    assert (advice["current_stake"], advice["recommended_stake"], advice["action"]) == ("NLH 1/2", "NLH 1/2", "stay")
+    assert advice["risk_of_ruin"] == pytest.approx(math.exp(-2 * 2000 * BALANCE / 5745**2))  # cash w and σ
+    tournaments = await get(client, alice, "guidance?currency=USD&current_stake=NLH 100%2B10")
+    assert [s["stake"] for s in tournaments["stakes"]] == ["NLH 100+10"]
+    unsure = await client.get("/api/v1/stats/guidance?currency=USD", headers=alice.headers)
+    assert unsure.status_code == 400 and "`format`" in unsure.json()["detail"]
+
+
+@pytest.mark.usefixtures("history")
+async def test_guidance_honours_the_players_day_start(client: AsyncTestClient[Any], alice: Player) -> None:
+    # Tue 19:00 and Wed 19:00 local: with the day starting at 20:00 each belongs to the day before.
+    query = "guidance?currency=USD&format=cash&from=2025-03-04&to=2025-03-04"
+    assert [s["stake"] for s in (await get(client, alice, query))["stakes"]] == ["NLH 2/5"]
+    assert [s["stake"] for s in (await get(client, alice, f"{query}&day_starts_at=20"))["stakes"]] == ["NLH 1/2"]
+
+
+@pytest.mark.usefixtures("history")
+async def test_the_bankroll_curve_honours_dates_and_format(client: AsyncTestClient[Any], alice: Player) -> None:
+    week = await get(client, alice, "bankroll?currency=USD&from=2025-03-04&to=2025-03-05")
+    assert [p["balance"] for p in week["USD"]] == [122000, 116000]  # the balance carried in counts
+    tournaments = await get(client, alice, "bankroll?currency=USD&format=tournament")
+    assert [(p["kind"], p["balance"]) for p in tournaments["USD"]] == [("deposit", 100000), ("session", 129000)]
 
 
 @pytest.mark.usefixtures("history")
@@ -115,10 +156,10 @@ async def test_guidance_counts_buy_ins_of_100_big_blinds_and_measures_risk(
     advice = await get(client, alice, "guidance?currency=USD&format=cash&rule=30&current_stake=1/2&target_risk=0.05")
     assert advice["balance"] == BALANCE
     assert [(s["stake"], s["buy_in"], s["buy_ins_held"]) for s in advice["stakes"]] == [
-        ("1/2", 20000, 7.25),
-        ("2/5", 50000, 2.9),
+        ("NLH 1/2", 20000, 7.25),
+        ("NLH 2/5", 50000, 2.9),
     ]
-    assert (advice["recommended_stake"], advice["action"]) == ("1/2", "stay")  # short, but nothing lower
+    assert (advice["recommended_stake"], advice["action"]) == ("NLH 1/2", "stay")  # short, but nothing lower
     assert advice["risk_of_ruin"] == pytest.approx(math.exp(-2 * 2000 * BALANCE / 5745**2))
     assert advice["bankroll_for_target_risk"] == math.ceil(-(5745**2) * math.log(0.05) / (2 * 2000))
 
@@ -146,7 +187,12 @@ async def test_drawdown_is_judged_against_the_players_own_win_rate_and_sd(
         ("summary?currency=usd", ["`currency`", "'usd'", "ISO 4217"]),
         ("summary?currency=USD&day_starts_at=24", ["`day_starts_at`", "24", "0 to 23"]),
         ("guidance?currency=USD&current_stake=25/50", ["`current_stake`", "'25/50'"]),
-        ("guidance?currency=USD&target_risk=2", ["`risk`", "between 0 and 1"]),
+        ("guidance?currency=USD&format=cash&target_risk=2", ["`risk`", "between 0 and 1"]),
+        ("guidance?currency=USD&format=cash&rule=nan", ["`rule`", "nan", "> 0"]),
+        ("guidance?currency=USD&format=cash&current_stake=3/6", ["`current_stake`", "'3/6'"]),
+        ("bankroll?from=2025-03-06&to=2025-03-01", ["`from`", "2025-03-06", "after `to`"]),
+        ("bankroll?format=omaha", ["`format`", "'omaha'", "cash, tournament"]),
+        ("bankroll?currency=usd", ["`currency`", "'usd'", "ISO 4217"]),
     ],
 )
 async def test_bad_input_is_a_400_naming_the_parameter_the_value_and_the_rule(
