@@ -13,6 +13,7 @@ from typing import Literal
 
 import msgspec
 
+from shared.errors import InvalidEvent
 from shared.events import (
     BreakEnded,
     BreakStarted,
@@ -39,6 +40,13 @@ class Note(msgspec.Struct, frozen=True, gc=False):
     at: datetime
     text: str
     tags: list[str]
+
+
+class BreakSpan(msgspec.Struct, frozen=True, gc=False):
+    """One finished break, kept so a corrected end can leave out what fell after it."""
+
+    start: datetime
+    end: datetime
 
 
 class Mood(msgspec.Struct, frozen=True, gc=False):
@@ -83,6 +91,7 @@ class SessionState(msgspec.Struct, gc=False):
     played_seconds: int = 0
     on_break_since: datetime | None = None
     last_break_end: datetime | None = None
+    breaks: list[BreakSpan] = []
     notes: list[Note] = []
     moods: list[Mood] = []
     stack_points: list[StackPoint] = []
@@ -199,15 +208,40 @@ def _end_break(state: SessionState, at: datetime) -> None:
     if state.on_break_since is None:
         return
     state.break_seconds += max(0, int((at - state.on_break_since).total_seconds()))
+    if at > state.on_break_since:
+        state.breaks.append(BreakSpan(start=state.on_break_since, end=at))
     state.on_break_since = None
     state.last_break_end = at
     if state.status == "on_break":
         state.status = "active"
 
 
+def check_corrected_end(started_at: datetime | None, data: SessionEnded) -> None:
+    """Intake rule: a corrected end (``ended_at``) cannot come before the session's start.
+
+    Raises:
+        InvalidEvent: naming both times.
+    """
+    if started_at is not None and data.ended_at is not None and data.ended_at < started_at:
+        raise InvalidEvent(
+            f"`$.data.ended_at` {data.ended_at.isoformat()} is before the session started "
+            f"({started_at.isoformat()}); the real end must be at or after the start"
+        )
+
+
+def _real_end(state: SessionState, at: datetime, data: SessionEnded) -> datetime:
+    """The corrected end when there is a sound one; else the tap time (a correction before the start, stored before
+    intake refused those, is ignored rather than folded into a session of 0 h)."""
+    if data.ended_at is None or (state.started_at is not None and data.ended_at < state.started_at):
+        return at
+    return data.ended_at
+
+
 def _finish(state: SessionState, at: datetime, data: SessionEnded) -> None:
-    end = data.ended_at or at
+    end = _real_end(state, at, data)
     _end_break(state, end)
+    # Breaks tapped after the real end (the timer was forgotten) were not taken from playing time.
+    state.break_seconds -= sum(int((b.end - max(b.start, end)).total_seconds()) for b in state.breaks if b.end > end)
     state.ended_at = end
     state.status = "ended"
     state.tips, state.jackpot = data.tips, data.jackpot

@@ -22,7 +22,7 @@ from adapters.outbox import OutboxEntry, encode_entry
 from api.accounts import Principal
 from shared.errors import InvalidEvent, RetryableError
 from shared.events import Event, SessionEnded, SessionStarted, decode_event, decode_stored, encode_event
-from shared.reducer import SessionState, fold, fold_more
+from shared.reducer import SessionState, check_corrected_end, fold, fold_more
 
 Status = Literal["accepted", "duplicate", "rejected"]
 
@@ -136,6 +136,7 @@ class Ingest:
         if owner is not None and owner.decode() != principal.user_id:
             reason = f"session {stream} belongs to another user"
             return [EventResult(index=i, status="rejected", id=str(e.id), reason=reason) for i, e in indexed]
+        stored_state = _STATE.decode(state_raw) if state_raw else None
         seen = _Seen(
             stream=stream,
             known_slots={i: s.decode() for i, s in zip(ids, known_slots, strict=True) if s is not None},
@@ -143,6 +144,7 @@ class Ingest:
             stored={e.slot: v for (_, e), v in zip(indexed, slot_values, strict=True) if v is not None},
             end=_END.decode(end_raw) if end_raw else None,
             started_by=start_raw.decode() if start_raw else None,
+            started_at=stored_state.state.started_at if stored_state is not None else None,
         )
         results, accepted, canon = decide(seen, indexed, is_session=not stream.startswith("bankroll-"))
         if not accepted:
@@ -151,7 +153,6 @@ class Ingest:
         state: SessionState | None = None
         newest = max(e.order_key for e in accepted)
         if not stream.startswith("bankroll-"):
-            stored_state = _STATE.decode(state_raw) if state_raw else None
             last = stored_state.last if stored_state is not None else None
             if stored_state is not None and last is not None and all(e.order_key > last for e in accepted):
                 state = fold_more(stored_state.state, accepted)
@@ -206,6 +207,7 @@ class _Seen(msgspec.Struct, gc=False):
     stored: dict[str, bytes]
     end: EndMarker | None
     started_by: str | None
+    started_at: datetime | None = None
 
 
 def decide(  # noqa: C901 — the rules of acceptance read best as one list
@@ -246,12 +248,17 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
             if seen.end is not None:
                 reject(f"session {stream} already ended with event {seen.end.event_id}")
                 continue
+            try:
+                check_corrected_end(seen.started_at, event.data)
+            except InvalidEvent as exc:
+                reject(str(exc))
+                continue
             seen.end = EndMarker(event_id=eid, device=event.device, seq=event.seq, at=event.at)
         if isinstance(event.data, SessionStarted):
             if seen.started_by is not None:
                 reject(f"session {stream} was already started by event {seen.started_by}")
                 continue
-            seen.started_by = eid
+            seen.started_by, seen.started_at = eid, event.at
         accepted.append(event)
         canon_by_slot[event.slot] = canon
         accepted_ids[eid] = event.slot

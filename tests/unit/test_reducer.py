@@ -6,11 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.events import Event, decode_event
-from shared.reducer import fold, live_view
+from shared.errors import InvalidEvent
+from shared.events import Event, SessionEnded, decode_event
+from shared.reducer import check_corrected_end, fold, fold_more, live_view
 from tests.factories import SessionScript, played_session
 
 
@@ -102,3 +104,50 @@ def test_invested_is_buy_in_plus_every_rebuy(amounts: list[int]) -> None:
     state = fold(s.session_id, events_of(raw))
     assert state.invested == sum(amounts)
     assert state.rebuys == len(amounts) - 1
+
+
+def test_breaks_after_a_corrected_end_are_not_taken_off_the_played_time() -> None:
+    # Played 20:00–23:00, forgot the timer; a break tapped at 23:30–23:50 and the end confirmed at 06:00 as 23:00.
+    s = SessionScript(start=datetime(2026, 1, 1, 20, tzinfo=UTC))
+    events = [s.start(), *s.break_(20, after_minutes=210), s.end(30000, after_minutes=370)]
+    events[-1]["data"]["ended_at"] = "2026-01-01T23:00:00+00:00"
+    state = fold(s.session_id, events_of(events))
+    assert (state.played_seconds, state.break_seconds) == (3 * 3600, 0)
+
+
+def test_a_break_running_over_a_corrected_end_counts_only_up_to_the_end() -> None:
+    # A break 22:30–23:30 with the real end at 23:00: 30 minutes of it were inside the session.
+    s = SessionScript(start=datetime(2026, 1, 1, 20, tzinfo=UTC))
+    events = [s.start(), *s.break_(60, after_minutes=150), s.end(30000, after_minutes=60)]
+    events[-1]["data"]["ended_at"] = "2026-01-01T23:00:00+00:00"
+    state = fold(s.session_id, events_of(events))
+    assert (state.played_seconds, state.break_seconds) == (150 * 60, 30 * 60)
+
+
+def test_the_same_corrected_end_folds_the_same_live_and_replayed() -> None:
+    s = SessionScript(start=datetime(2026, 1, 1, 20, tzinfo=UTC))
+    events = events_of([s.start(), *s.break_(60, after_minutes=150), s.end(30000, after_minutes=60)])
+    corrected = msgspec.structs.replace(
+        events[-1], data=msgspec.structs.replace(events[-1].data, ended_at=datetime(2026, 1, 1, 23, tzinfo=UTC))
+    )
+    live = fold_more(fold(s.session_id, events[:-1]), [corrected])
+    assert live.played_seconds == fold(s.session_id, [*events[:-1], corrected]).played_seconds == 150 * 60
+
+
+def test_a_stored_corrected_end_before_the_start_falls_back_to_the_tap_time() -> None:
+    # Intake refuses it (check_corrected_end); an event stored before that rule folds as if it had no correction.
+    s = SessionScript(start=datetime(2026, 1, 1, 20, tzinfo=UTC))
+    events = events_of([s.start(), s.end(30000, after_minutes=120)])
+    wrong = msgspec.structs.replace(
+        events[-1], data=msgspec.structs.replace(events[-1].data, ended_at=datetime(2026, 1, 1, 19, tzinfo=UTC))
+    )
+    state = fold(s.session_id, [events[0], wrong])
+    assert (state.ended_at, state.played_seconds) == (wrong.at, 2 * 3600)
+
+
+def test_a_corrected_end_before_the_start_is_refused_with_both_times() -> None:
+    ended = SessionEnded(cash_out=0, ended_at=datetime(2026, 1, 1, 19, tzinfo=UTC))
+    with pytest.raises(InvalidEvent, match=r"`\$.data.ended_at` 2026-01-01T19:00:00\+00:00 is before the session"):
+        check_corrected_end(datetime(2026, 1, 1, 20, tzinfo=UTC), ended)
+    check_corrected_end(datetime(2026, 1, 1, 19, tzinfo=UTC), ended)  # ending when it started: allowed, 0 h
+    check_corrected_end(None, ended)  # start not known yet: nothing to compare
