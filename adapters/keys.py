@@ -1,6 +1,33 @@
-"""Redis key names, in one place so the API, the workers and the CLI agree on them."""
+"""Redis key names, in one place so the API, the workers and the CLI agree on them.
+
+Every key starts with ``pbt:``::
+
+    pbt:users                   hash  user name -> user id
+    pbt:tok:<token hash>        string  the principal (user, device) a token stands for
+    pbt:u:<user>:devices        hash  device id -> device JSON
+    pbt:u:<user>:sessions       zset  the user's sessions by start time
+    pbt:u:<user>:push           hash  push endpoint -> subscription JSON
+    pbt:u:<user>:alerts         list  the latest tilt alerts, newest first
+    pbt:s:<stream>:<part>       one session (or the user's bankroll stream ``bankroll-<user>``), seven parts:
+        ver      string  commit counter: a commit refuses if it changed since the read
+        owner    string  the user id
+        ev       hash    (device, seq) slot -> event JSON
+        ids      hash    event id -> slot
+        ended    string  the accepted session.ended (EndMarker JSON)
+        started  string  the id of the accepted session.started
+        state    string  the folded live state (StoredState JSON)
+    pbt:ev:<event id>           string  the stream that holds the event (dedupe across sessions), with a TTL
+    pbt:outbox                  stream  accepted batches, one consumer group per sink
+    pbt:live:<session>          channel the new live state after each commit
+    pbt:revoked:<device>        channel told when the device is revoked
+    pbt:pair:<code hash>        string  a pending pairing
+    pbt:tilt:<user>             string  the user's tilt engine state, with a TTL
+    pbt:metrics:lag:<sink>      list    recent acceptance-to-sink lags in ms
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 PREFIX = "pbt"
 OUTBOX = f"{PREFIX}:outbox"  # stream of accepted batches, one consumer group per sink
@@ -20,9 +47,30 @@ def user_sessions(user_id: str) -> str:
     return f"{PREFIX}:u:{user_id}:sessions"
 
 
-def session(stream_key: str, part: str) -> str:
-    """``part`` is one of owner, ev (slot -> event), ids (event id -> slot), ended, state."""
-    return f"{PREFIX}:s:{stream_key}:{part}"
+class SessionKeys(NamedTuple):
+    """The seven keys of one session stream, in the order the commit script receives them."""
+
+    version: str
+    owner: str
+    events: str
+    ids: str
+    ended: str
+    started: str
+    state: str
+
+
+def session(stream_key: str) -> SessionKeys:
+    """The keys of one session (or of the user's bankroll stream); the parts are listed in the module docstring."""
+    base = f"{PREFIX}:s:{stream_key}"
+    return SessionKeys(
+        version=f"{base}:ver",
+        owner=f"{base}:owner",
+        events=f"{base}:ev",
+        ids=f"{base}:ids",
+        ended=f"{base}:ended",
+        started=f"{base}:started",
+        state=f"{base}:state",
+    )
 
 
 def event_id(event_id: str) -> str:

@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 
 from adapters.connections import redis_client
 from adapters.jobs import enqueue_drain
+from adapters.sessions import SessionStore
 from api.deps import DrainKick, ReadinessCheck, provide_kick, provide_principal
 from api.events.controllers import EventController
 from api.health import healthz, readyz
@@ -64,6 +65,7 @@ def create_app(
                 await redis.ping()
 
             app.state.redis = redis
+            app.state.sessions = SessionStore(redis, settings.event_id_ttl_days)
             app.state.streams = StreamLimit(settings.max_streams_per_user)
             app.state.kick = DrainKick(functools.partial(enqueue_drain, redis))
             app.state.readiness = {"redis": redis_ready, **(readiness or {})}

@@ -63,9 +63,7 @@ class EventController(Controller):
         kick: NamedDependency[DrainKick],
     ) -> BatchAnswer:
         """Each event is accepted, a duplicate, or rejected with its reason; a bad event rejects only itself."""
-        results = await Ingest(state.redis, state.settings.event_id_ttl_days).ingest(
-            principal, parse_batch(await request.body())
-        )
+        results = await Ingest(state.sessions).ingest(principal, parse_batch(await request.body()))
         answer = BatchAnswer.of(results)
         if answer.accepted:
             await kick.kick()

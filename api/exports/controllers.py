@@ -81,7 +81,7 @@ class ImportController(Controller):
     ) -> Response[ImportReport]:
         """Every row is checked first; with any error nothing is created and the answer is 400 with the list."""
         options = ImportOptions(currency=currency, tz=tz, date_format=date_format, game=game, encoding=encoding)
-        report = await Importer(state.redis, state.settings.event_id_ttl_days).csv(
+        report = await Importer(state.sessions).csv(
             principal, await request.body(), parse_mapping(mapping), options, dry_run=dry_run
         )
         if report.new:
@@ -96,9 +96,7 @@ class ImportController(Controller):
         principal: NamedDependency[Principal],
         kick: NamedDependency[DrainKick],
     ) -> BatchAnswer:
-        results = await Importer(state.redis, state.settings.event_id_ttl_days).restore(
-            principal, parse_batch(await request.body())
-        )
+        results = await Importer(state.sessions).restore(principal, parse_batch(await request.body()))
         answer = BatchAnswer.of(results)
         if answer.accepted:
             await kick.kick()

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from itertools import groupby
 
 import msgspec
-from redis.asyncio import Redis
 
-from adapters import keys
+from adapters.sessions import SessionStore
 from api.accounts import Principal
 from api.events.ingest import EventResult, Ingest
 from shared.events import MAX_BATCH
@@ -46,9 +45,9 @@ def _device(raw: msgspec.Raw) -> str:
 class Importer:
     """Imports for one principal."""
 
-    def __init__(self, redis: Redis, id_ttl_days: int) -> None:
-        self.redis = redis
-        self.ingest = Ingest(redis, id_ttl_days)
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+        self.ingest = Ingest(store)
 
     async def restore(self, principal: Principal, items: list[msgspec.Raw]) -> list[EventResult]:
         """Post backup events keeping each event's own device (the caller's when it has none).
@@ -72,7 +71,7 @@ class Importer:
     ) -> ImportReport:
         """Check every row; unless it is a dry run and only when every row is valid, post the sessions."""
         plan = plan_csv(raw, mapping, user_id=principal.user_id, options=options, now=datetime.now(UTC))
-        existing = await self._existing([s.session_id for s in plan.sessions])
+        existing = await self.store.started([s.session_id for s in plan.sessions])  # an earlier import of these rows
         if dry_run or not plan.valid:
             return ImportReport(
                 dry_run=dry_run,
@@ -105,13 +104,3 @@ class Importer:
             errors=errors,
             preview=plan.sessions,
         )
-
-    async def _existing(self, session_ids: list[str]) -> set[str]:
-        """Sessions already started on this server (an earlier import of the same rows)."""
-        if not session_ids:
-            return set()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for sid in session_ids:
-                pipe.exists(keys.session(sid, "started"))
-            found = await pipe.execute()
-        return {sid for sid, hit in zip(session_ids, found, strict=True) if hit}

@@ -30,23 +30,23 @@ class SessionController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[SessionSummary]:
-        return await SessionReader(state.redis).recent(principal, limit, offset)
+        return await SessionReader(state.sessions).recent(principal, limit, offset)
 
     @get("/{session_id:str}", summary="Live state of one session")
     async def live(self, state: State, principal: NamedDependency[Principal], session_id: FromPath[str]) -> LiveView:
-        return await SessionReader(state.redis).live(principal, session_id)
+        return await SessionReader(state.sessions).live(principal, session_id)
 
     @get("/{session_id:str}/events", summary="Every accepted event of the session, in reducer order")
     async def events(
         self, state: State, principal: NamedDependency[Principal], session_id: FromPath[str]
     ) -> list[Event]:
-        return await SessionReader(state.redis).events(principal, session_id)
+        return await SessionReader(state.sessions).events(principal, session_id)
 
     @get("/{session_id:str}/stream", summary="Server-sent events: the new live state after each accepted batch")
     async def stream(
         self, state: State, principal: NamedDependency[Principal], session_id: FromPath[str]
     ) -> ServerSentEvent:
-        feed = SessionReader(state.redis).feed(principal, session_id, state.streams)
+        feed = SessionReader(state.sessions).feed(principal, session_id, state.streams)
         first = await feed.__anext__()  # ownership and the stream cap are checked before the 200 goes out
         return ServerSentEvent(_messages(first, feed), headers={"Cache-Control": "no-store"})
 

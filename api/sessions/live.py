@@ -7,49 +7,43 @@ from datetime import UTC, datetime
 
 import msgspec
 from litestar.exceptions import NotFoundException
-from redis.asyncio import Redis
 
 from adapters import keys
+from adapters.sessions import SessionStore, decode_state
 from api.accounts import Principal
-from api.events.ingest import StoredState
 from api.streams import REVOKED, StreamLimit, subscribed
 from shared.events import Event, decode_stored
 from shared.reducer import LiveView, SessionSummary, live_view, summarize
 
-_STATE = msgspec.json.Decoder(StoredState)
 _ENC = msgspec.json.Encoder()
 
 
 class SessionReader:
     """Read side of the live sessions; every read checks the caller owns the session."""
 
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
 
     async def _owned(self, principal: Principal, session_id: str) -> None:
-        owner = await self.redis.get(keys.session(session_id, "owner"))
-        if owner is None or owner.decode() != principal.user_id:
+        if await self.store.owner(session_id) != principal.user_id:
             # Someone else's session answers exactly like a missing one: nothing leaks.
             raise NotFoundException(detail=f"no session {session_id}")
 
     async def live(self, principal: Principal, session_id: str) -> LiveView:
         await self._owned(principal, session_id)
-        raw = await self.redis.get(keys.session(session_id, "state"))
-        if raw is None:
+        stored = await self.store.state(session_id)
+        if stored is None:
             raise NotFoundException(detail=f"no session {session_id}")
-        return live_view(_STATE.decode(raw).state, datetime.now(UTC))
+        return live_view(stored.state, datetime.now(UTC))
 
     async def recent(self, principal: Principal, limit: int = 50, offset: int = 0) -> list[SessionSummary]:
-        ids = await self.redis.zrevrange(keys.user_sessions(principal.user_id), offset, offset + limit - 1)
-        if not ids:
-            return []
-        raws = await self.redis.mget([keys.session(i.decode(), "state") for i in ids])
+        stored = await self.store.recent_states(principal.user_id, offset, limit)
         now = datetime.now(UTC)
-        return [summarize(live_view(_STATE.decode(raw).state, now)) for raw in raws if raw is not None]
+        return [summarize(live_view(s.state, now)) for s in stored]
 
     async def events(self, principal: Principal, session_id: str) -> list[Event]:
         await self._owned(principal, session_id)
-        raws = await self.redis.hvals(keys.session(session_id, "ev"))
+        raws = await self.store.stored_events(session_id)
         return sorted((decode_stored(r) for r in raws), key=lambda e: e.order_key)
 
     async def feed(
@@ -61,7 +55,7 @@ class SessionReader:
         ``TooManyRequestsException`` before yielding anything.
         """
         await self._owned(principal, session_id)
-        async with subscribed(self.redis, limit, principal, keys.live_channel(session_id)) as subscription:
+        async with subscribed(self.store.redis, limit, principal, keys.live_channel(session_id)) as subscription:
             yield _ENC.encode(await self.live(principal, session_id)).decode()
             while True:
                 message = await subscription.next(keepalive_s)
@@ -71,5 +65,5 @@ class SessionReader:
                     yield None
                     continue
                 assert isinstance(message, bytes)
-                state = _STATE.decode(message).state
+                state = decode_state(message).state
                 yield _ENC.encode(live_view(state, datetime.now(UTC))).decode()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
 
 from tests.conftest import Player
 from tests.factories import SessionScript, played_session
@@ -189,3 +190,18 @@ async def test_a_user_lists_only_their_own_sessions(client: AsyncTestClient[Any]
     await post(client, bob, [b.start()])
     listed = (await client.get("/api/v1/sessions", headers=alice.headers)).json()
     assert [item["session_id"] for item in listed] == [a.session_id]
+
+
+async def test_the_commit_runs_by_evalsha_and_survives_a_flushed_script_cache(
+    client: AsyncTestClient[Any], alice: Player, redis: Redis
+) -> None:
+    s = SessionScript()
+    await redis.config_resetstat()
+    assert (await post(client, alice, [s.start()]))["accepted"] == 1
+    await redis.script_flush()  # what a Redis restart does to the script cache
+    assert (await post(client, alice, [s.rebuy(20000)]))["accepted"] == 1
+    stats = await redis.info("commandstats")
+    assert "cmdstat_eval" not in stats  # the script is never sent whole
+    assert stats["cmdstat_evalsha"]["calls"] >= 2
+    live = (await client.get(f"/api/v1/sessions/{s.session_id}", headers=alice.headers)).json()
+    assert live["state"]["invested"] == 40000

@@ -1,0 +1,209 @@
+"""The session store: the session keys in Redis, the stored live state, and the one atomic commit of a batch.
+
+The commit is a Lua script registered once per store and run by EVALSHA (redis-py reloads it after a Redis restart
+flushed the script cache). Its arguments are named: the script opens by binding the fields of ``Commit`` and the
+keys of ``SessionKeys`` to Lua locals, both generated from the Python definitions, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from redis.asyncio import Redis
+
+from adapters import keys
+from adapters.outbox import ENTRY_FIELD, OutboxEntry, encode_entry
+from shared.reducer import SessionState
+
+
+class StoredState(msgspec.Struct, gc=False):
+    """The live state plus the order key of the last event folded into it (to tell in-order arrivals)."""
+
+    state: SessionState
+    last: tuple[datetime, str, int, str] | None = None
+
+
+class EndMarker(msgspec.Struct, frozen=True, gc=False):
+    """The accepted ``session.ended`` of a session: which event, and where it stands in the session's order."""
+
+    event_id: str
+    device: str
+    seq: int
+    at: datetime
+
+
+class Snapshot(msgspec.Struct, gc=False):
+    """What Redis holds about one session stream that bears on a batch, read in one round trip."""
+
+    stream: str
+    version: bytes
+    owner: str | None
+    known_slots: dict[str, str]  # event id -> its slot in this stream
+    other_streams: dict[str, str]  # event id -> the stream that holds it
+    stored: dict[str, bytes]  # slot -> the event stored there
+    end: EndMarker | None
+    started_by: str | None
+    started_at: datetime | None  # the session's start as folded, for the corrected-end rule
+    state: StoredState | None
+
+
+class Write(msgspec.Struct, frozen=True, gc=False):
+    """One accepted event: its (device, seq) slot, its canonical JSON and its id."""
+
+    slot: str
+    event: bytes
+    event_id: str
+
+
+class Commit(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """Everything one commit writes; refused when the session's version moved since ``version`` was read."""
+
+    version: bytes
+    user_id: str
+    stream: str
+    end: EndMarker | None
+    started_by: str | None
+    state: StoredState | None
+    first_at: datetime  # the session's start: its score in the user's session list
+    entry: OutboxEntry
+    writes: list[Write]
+
+
+# The script's named arguments, in ARGV order; ``_argv`` builds them and the script's first lines bind them.
+_ARGS = (
+    "version", "user", "ttl", "stream", "end_json", "started_by", "state_json", "score", "entry", "id_prefix",
+    "channel", "entry_field",
+)  # fmt: skip
+_KEYS = (*keys.SessionKeys._fields, "user_sessions", "outbox")
+
+_BODY = """
+if (redis.call('GET', k_version) or '0') ~= version then return 0 end
+for i = n_args + 1, #ARGV, 3 do
+  local slot, event, event_id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  redis.call('HSET', k_events, slot, event)
+  redis.call('HSET', k_ids, event_id, slot)
+  redis.call('SET', id_prefix .. event_id, stream, 'EX', tonumber(ttl))
+end
+local is_new = redis.call('SETNX', k_owner, user)
+if end_json ~= '' then redis.call('SET', k_ended, end_json) end
+if started_by ~= '' then redis.call('SET', k_started, started_by) end
+if state_json ~= '' then
+  redis.call('SET', k_state, state_json)
+  if is_new == 1 then redis.call('ZADD', k_user_sessions, score, stream) end
+  redis.call('PUBLISH', channel, state_json)
+end
+redis.call('XADD', k_outbox, '*', entry_field, entry)
+redis.call('INCR', k_version)
+return 1
+"""
+# One atomic commit: refuses (returns 0) if the session changed since it was read, else writes everything.
+COMMIT_SCRIPT = (
+    f"local n_args = {len(_ARGS)}\n"
+    f"local {', '.join(_ARGS)} = unpack(ARGV, 1, {len(_ARGS)})\n"
+    f"local {', '.join('k_' + k for k in _KEYS)} = unpack(KEYS, 1, {len(_KEYS)})\n" + _BODY
+)
+
+_STATE = msgspec.json.Decoder(StoredState)
+_END = msgspec.json.Decoder(EndMarker)
+_ENC = msgspec.json.Encoder()
+
+
+class SessionStore:
+    """Sessions in Redis: read what a batch needs, commit it atomically, read the live state back."""
+
+    def __init__(self, redis: Redis, id_ttl_days: int) -> None:
+        self.redis = redis
+        self.id_ttl_s = id_ttl_days * 86400
+        self._commit = redis.register_script(COMMIT_SCRIPT)
+
+    async def snapshot(self, stream: str, event_ids: list[str], slots: list[str]) -> Snapshot:
+        """The session's version, owner, the batch's ids and slots as stored, its end, start and state."""
+        k = keys.session(stream)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(k.version)
+            pipe.get(k.owner)
+            pipe.hmget(k.ids, event_ids)
+            pipe.mget([keys.event_id(i) for i in event_ids])
+            pipe.hmget(k.events, slots)
+            pipe.get(k.ended)
+            pipe.get(k.started)
+            pipe.get(k.state)
+            version, owner, known, other, values, end, started, state = await pipe.execute()
+        stored = _STATE.decode(state) if state else None
+        return Snapshot(
+            stream=stream,
+            version=version or b"0",
+            owner=owner.decode() if owner is not None else None,
+            known_slots={i: s.decode() for i, s in zip(event_ids, known, strict=True) if s is not None},
+            other_streams={i: o.decode() for i, o in zip(event_ids, other, strict=True) if o is not None},
+            stored={s: v for s, v in zip(slots, values, strict=True) if v is not None},
+            end=_END.decode(end) if end else None,
+            started_by=started.decode() if started else None,
+            started_at=stored.state.started_at if stored is not None else None,
+            state=stored,
+        )
+
+    async def stored_events(self, stream: str) -> list[bytes]:
+        """Every event stored in the stream, as stored (JSON), in no particular order."""
+        raws: list[bytes] = await self.redis.hvals(keys.session(stream).events)
+        return raws
+
+    async def commit(self, commit: Commit) -> bool:
+        """Write the batch, the new state and the outbox entry at once; False if the session moved meanwhile."""
+        done = await self._commit(keys=self._keys(commit), args=self._argv(commit))
+        return bool(done)
+
+    def _keys(self, commit: Commit) -> list[str]:
+        return [*keys.session(commit.stream), keys.user_sessions(commit.user_id), keys.OUTBOX]
+
+    def _argv(self, commit: Commit) -> list[bytes | str | int | float]:
+        named: dict[str, bytes | str | int | float] = {
+            "version": commit.version,
+            "user": commit.user_id,
+            "ttl": self.id_ttl_s,
+            "stream": commit.stream,
+            "end_json": _ENC.encode(commit.end) if commit.end is not None else b"",
+            "started_by": commit.started_by or "",
+            "state_json": _ENC.encode(commit.state) if commit.state is not None else b"",
+            "score": commit.first_at.timestamp(),
+            "entry": encode_entry(commit.entry),
+            "id_prefix": keys.event_id(""),
+            "channel": keys.live_channel(commit.stream),
+            "entry_field": ENTRY_FIELD,
+        }
+        return [named[name] for name in _ARGS] + [x for w in commit.writes for x in (w.slot, w.event, w.event_id)]
+
+    async def owner(self, session_id: str) -> str | None:
+        raw = await self.redis.get(keys.session(session_id).owner)
+        return raw.decode() if raw is not None else None
+
+    async def state(self, session_id: str) -> StoredState | None:
+        raw = await self.redis.get(keys.session(session_id).state)
+        return _STATE.decode(raw) if raw is not None else None
+
+    async def recent_states(self, user_id: str, offset: int, limit: int) -> list[StoredState]:
+        """The states of the user's sessions, newest start first."""
+        ids = await self.redis.zrevrange(keys.user_sessions(user_id), offset, offset + limit - 1)
+        if not ids:
+            return []
+        raws = await self.redis.mget([keys.session(i.decode()).state for i in ids])
+        return [_STATE.decode(raw) for raw in raws if raw is not None]
+
+    async def started(self, session_ids: list[str]) -> set[str]:
+        """The sessions among these that a ``session.started`` was accepted for."""
+        if not session_ids:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid in session_ids:
+                pipe.exists(keys.session(sid).started)
+            found = await pipe.execute()
+        return {sid for sid, hit in zip(session_ids, found, strict=True) if hit}
+
+
+def decode_state(raw: bytes) -> StoredState:
+    """A state as published on the session's live channel."""
+    return _STATE.decode(raw)
+
+
+__all__ = ["COMMIT_SCRIPT", "Commit", "EndMarker", "SessionStore", "Snapshot", "StoredState", "Write", "decode_state"]
