@@ -13,15 +13,20 @@ from adapters.jobs import deserialize_job, serialize_job
 MAX_CONNECTIONS = 256
 
 
-def redis_client(url: str) -> ArqRedis:
+def redis_client(url: str, *, retries: int = 10, backoff_cap_s: float = 2.0) -> ArqRedis:
     """A client for reads, writes and the job queue; it reconnects on its own after a Redis restart.
+
+    Args:
+        url: the Redis URL (``unix://`` for the private Redis).
+        retries: tries again on connection errors this many times, waiting ``0.05 s × 2^n`` up to
+            ``backoff_cap_s``; the API keeps this short so a long outage answers 503 quickly.
 
     Close it with ``await client.aclose()`` and ``await client.connection_pool.disconnect()``.
     """
     return ArqRedis(
         connection_pool=ConnectionPool.from_url(
             url,
-            retry=Retry(ExponentialBackoff(cap=2, base=0.05), 10),
+            retry=Retry(ExponentialBackoff(cap=backoff_cap_s, base=0.05), retries),
             retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
             max_connections=MAX_CONNECTIONS,
         ),

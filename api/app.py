@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, Final
 
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
+from redis import exceptions as redis_errors
 
 from adapters.connections import redis_client
 from adapters.jobs import enqueue_drain
@@ -25,13 +27,25 @@ from shared.errors import InvalidInput, NotAllowed, PermanentError, RetryableErr
 from shared.settings import Settings
 
 Background = Callable[[Litestar], AbstractAsyncContextManager[None]]
+RETRY_AFTER_S: Final = 2  # told with every 503: a private Redis is back within a second or two of dying
+log = logging.getLogger("api")
 
 
 def _error(status: int) -> Callable[[Request[Any, Any, Any], Exception], Response[dict[str, Any]]]:
     def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-        return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+        return Response({"status_code": status, "detail": str(exc)}, status_code=status, headers=headers)
 
     return handler
+
+
+def _store_down(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Redis is down (a private one is being restarted): nothing was stored, so the client may simply retry."""
+    log.warning("%s %s: Redis unavailable (%s: %s)", request.method, request.url.path, type(exc).__name__, exc)
+    detail = f"the event store is unavailable for now; nothing was stored, try again in {RETRY_AFTER_S} s"
+    return Response(
+        {"status_code": 503, "detail": detail}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
+    )
 
 
 def create_app(
@@ -57,7 +71,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            redis = redis_client(settings.redis_url or "")
+            # Short patience: rides over a restart of the private Redis (~0.2 s); a longer outage answers 503
+            # with Retry-After within ~1.5 s instead of holding the phone's request for ~13 s.
+            redis = redis_client(settings.redis_url or "", retries=4, backoff_cap_s=1.0)
             stack.push_async_callback(redis.connection_pool.disconnect)
             stack.push_async_callback(redis.aclose)
 
@@ -85,6 +101,8 @@ def create_app(
             NotAllowed: _error(403),
             PermanentError: _error(400),
             RetryableError: _error(503),
+            redis_errors.ConnectionError: _store_down,  # includes BusyLoadingError: Redis is reading its AOF
+            redis_errors.TimeoutError: _store_down,
         },
         debug=False,
     )

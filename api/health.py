@@ -1,12 +1,18 @@
-"""Liveness and readiness: /healthz says the process runs, /readyz that its dependencies answer."""
+"""Liveness and readiness: /healthz says the process and its Redis answer, /readyz that every dependency does."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
+
+from api.deps import ReadinessCheck
+
+LIVENESS_TIMEOUT_S = 1.0
+READINESS_TIMEOUT_S = 5.0
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -16,26 +22,34 @@ class Health(msgspec.Struct, frozen=True):
     fanout: dict[str, int] = {}
 
 
-@get("/healthz", tags=["health"], summary="The process is up")
-async def healthz() -> Health:
-    return Health(status="ok")
+async def _run(checks: Mapping[str, ReadinessCheck], timeout: float) -> dict[str, str]:  # noqa: ASYNC109
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), timeout=timeout)
+            results[name] = "ok"
+        except Exception as exc:
+            results[name] = f"failing: {type(exc).__name__}: {exc}"[:300]
+    return results
+
+
+@get("/healthz", tags=["health"], summary="The process is up and its Redis answers (503 while Redis is down)")
+async def healthz(state: State) -> Response[Health]:
+    # Without Redis this process can take no write: saying "ok" then would hide the outage from the operator.
+    checks = await _run({"redis": state.readiness["redis"]}, LIVENESS_TIMEOUT_S)
+    ok = checks["redis"] == "ok"
+    return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
 
 
 @get("/readyz", tags=["health"], summary="Redis, ClickHouse, Kafka (when configured) and the tilt model answer")
 async def readyz(state: State) -> Response[Health]:
-    checks: dict[str, str] = {}
-    for name, check in state.readiness.items():
-        try:
-            await asyncio.wait_for(check(), timeout=5)
-            checks[name] = "ok"
-        except Exception as exc:
-            checks[name] = f"failing: {type(exc).__name__}: {exc}"[:300]
+    checks = await _run(state.readiness, READINESS_TIMEOUT_S)
     ok = all(v == "ok" for v in checks.values())
     fanout: dict[str, int] = {}
     figures = state.get("fanout_figures")
     if figures is not None:
         try:
-            fanout = await asyncio.wait_for(figures(state.redis), timeout=5)
+            fanout = await asyncio.wait_for(figures(state.redis), timeout=READINESS_TIMEOUT_S)
         except Exception as exc:
             checks["fanout"] = f"failing: {type(exc).__name__}: {exc}"[:300]
     body = Health(status="ok" if ok else "unavailable", checks=checks, fanout=fanout)

@@ -4,69 +4,139 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import httpx
 import msgspec
+import uvicorn
 from redis.asyncio import Redis
 
 from adapters.connections import redis_client
 from api.accounts import Accounts
+from bankroll.instance import CommandFailed, claim, ensure_port_free, locate
+from bankroll.private_files import private_file, private_umask, secure_tree
+from bankroll.redis_server import RedisStartError
 from bankroll.wiring import build_runtime, make_app, make_worker, with_redis
+from shared.errors import PermanentError
 from shared.settings import Settings, load_settings
+
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+log = logging.getLogger("bankroll")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its re-raise of the stop signal after shutdown, which would kill the process before the
+    private Redis and chDB are closed (and leave that Redis running, orphaned)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """While closing, a second Ctrl-C or SIGTERM must not cut the Redis shutdown short; closing is bounded."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    runtime = build_runtime(settings)
-    try:
-        app = make_app(runtime)
-        config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False
-        )
-        print(f"Poker Bankroll Tracker on {runtime.settings.base_url}", flush=True)
-        uvicorn.Server(config).run()
-    finally:
-        runtime.close()
+    ensure_port_free(settings.host, settings.port)
+    secure_tree(settings.data_dir)
+    with claim(settings.data_dir, "serve", settings.base_url) as mine:
+        runtime = build_runtime(settings)
+        try:
+            private = runtime.private_redis
+            mine.announce(redis_url=runtime.settings.redis_url, redis_pid=private.pid if private else None)
+            if private is not None:
+                private.on_restart = lambda pid: mine.announce(redis_pid=pid)
+            config = uvicorn.Config(
+                make_app(runtime),
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level.lower(),
+                access_log=False,
+            )
+            print(f"Poker Bankroll Tracker on {runtime.settings.base_url}", flush=True)
+            _Server(config).run()
+        finally:
+            with _signals_deferred():
+                runtime.close()
+    log.info("stopped")
     return 0
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    runtime = build_runtime(settings)
-    try:
-        from workers.worker import run_supervised
+    from workers.worker import run_supervised
 
-        asyncio.run(run_supervised(lambda: make_worker(runtime, handle_signals=True)))
-    finally:
-        runtime.close()
+    with _redis_for(settings, "worker") as located:
+        runtime = build_runtime(located)
+        try:
+            asyncio.run(run_supervised(lambda: make_worker(runtime, handle_signals=True)))
+        finally:
+            runtime.close()
     return 0
 
 
-async def _with_redis(settings: Settings, action: Callable[[Redis], Awaitable[int]]) -> int:
-    settings, private = with_redis(settings)
-    redis = redis_client(settings.redis_url or "")
-    try:
-        return await action(redis)
-    finally:
-        await redis.aclose()
-        await redis.connection_pool.disconnect()
-        if private is not None:
-            private.stop()
+@contextlib.contextmanager
+def _redis_for(settings: Settings, command: str) -> Iterator[Settings]:
+    """Settings with the Redis of the server running on this data directory, or of a private Redis started for
+    this command alone when none runs (then only on a directory that already holds data: a typo in
+    BANKROLL_DATA_DIR must not create a second, empty store whose tokens the real server does not know)."""
+    located = locate(settings)
+    if located.redis_url:
+        yield located
+        return
+    if not (settings.data_dir / "redis").is_dir():
+        raise CommandFailed(
+            f"no `bankroll serve` runs on {settings.data_dir}, which holds no data yet: start the server first, "
+            "or set BANKROLL_DATA_DIR to the directory it uses"
+        )
+    with claim(settings.data_dir, command):
+        located, private = with_redis(located)
+        try:
+            yield located
+        finally:
+            if private is not None:
+                private.stop()
 
 
-async def _with_accounts(settings: Settings, action: Callable[[Accounts], Awaitable[int]]) -> int:
-    return await _with_redis(settings, lambda redis: action(Accounts(redis)))
+async def _with_redis(settings: Settings, command: str, action: Callable[[Redis, Settings], Awaitable[int]]) -> int:
+    with _redis_for(settings, command) as located:
+        redis = redis_client(located.redis_url or "")
+        try:
+            return await action(redis, located)
+        finally:
+            await redis.aclose()
+            await redis.connection_pool.disconnect()
+
+
+async def _with_accounts(
+    settings: Settings, command: str, action: Callable[[Accounts, Settings], Awaitable[int]]
+) -> int:
+    return await _with_redis(settings, command, lambda redis, located: action(Accounts(redis), located))
 
 
 def _deadletters_list(settings: Settings, args: argparse.Namespace) -> int:
     from workers import deadletters
 
-    async def action(redis: Redis) -> int:
+    async def action(redis: Redis, located: Settings) -> int:
         letters = await deadletters.listing(redis, args.limit)
         for letter in letters:
             events = ",".join(letter.event_ids)
@@ -75,13 +145,13 @@ def _deadletters_list(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{total} dead letter(s)" + (f", the oldest {len(letters)} shown" if total > len(letters) else ""))
         return 0
 
-    return asyncio.run(_with_redis(settings, action))
+    return asyncio.run(_with_redis(settings, "deadletters list", action))
 
 
 def _deadletters_replay(settings: Settings, args: argparse.Namespace) -> int:
     from workers import deadletters
 
-    async def action(redis: Redis) -> int:
+    async def action(redis: Redis, located: Settings) -> int:
         replayed = await deadletters.replay(redis, args.ids or None)
         missing = set(args.ids) - {letter.id for letter in replayed}
         print(f"replayed {len(replayed)} dead letter(s) onto the outbox")
@@ -90,7 +160,7 @@ def _deadletters_replay(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         return 0
 
-    return asyncio.run(_with_redis(settings, action))
+    return asyncio.run(_with_redis(settings, "deadletters replay", action))
 
 
 def _print_pairing(settings: Settings, code: str) -> None:
@@ -104,43 +174,43 @@ def _print_pairing(settings: Settings, code: str) -> None:
 
 
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
-    async def action(accounts: Accounts) -> int:
+    async def action(accounts: Accounts, located: Settings) -> int:
         new = await accounts.add_user(args.name)
         code = await accounts.create_pairing(new.user_id, "phone")
-        _print_pairing(settings, code)
+        _print_pairing(located, code)
         print(f"User {args.name} created. Bearer token (shown once):")
         print(new.token)
         return 0
 
-    return asyncio.run(_with_accounts(settings, action))
+    return asyncio.run(_with_accounts(settings, "user add", action))
 
 
 def _device_pair(settings: Settings, args: argparse.Namespace) -> int:
-    async def action(accounts: Accounts) -> int:
+    async def action(accounts: Accounts, located: Settings) -> int:
         user_id = await accounts.user_id(args.name)
-        _print_pairing(settings, await accounts.create_pairing(user_id, args.label))
+        _print_pairing(located, await accounts.create_pairing(user_id, args.label))
         return 0
 
-    return asyncio.run(_with_accounts(settings, action))
+    return asyncio.run(_with_accounts(settings, "device pair", action))
 
 
 def _device_list(settings: Settings, args: argparse.Namespace) -> int:
-    async def action(accounts: Accounts) -> int:
+    async def action(accounts: Accounts, located: Settings) -> int:
         for device in await accounts.devices(await accounts.user_id(args.name)):
             state = "revoked" if device.revoked_at else "active"
             print(f"{device.device_id}\t{device.label}\t{state}")
         return 0
 
-    return asyncio.run(_with_accounts(settings, action))
+    return asyncio.run(_with_accounts(settings, "device list", action))
 
 
 def _device_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    async def action(accounts: Accounts) -> int:
+    async def action(accounts: Accounts, located: Settings) -> int:
         device = await accounts.revoke(await accounts.user_id(args.name), args.device_id)
         print(f"revoked {device.device_id} ({device.label})")
         return 0
 
-    return asyncio.run(_with_accounts(settings, action))
+    return asyncio.run(_with_accounts(settings, "device revoke", action))
 
 
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
@@ -148,14 +218,14 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.post:
 
-        async def action(accounts: Accounts) -> int:
+        async def action(accounts: Accounts, located: Settings) -> int:
             totals = await data_tools.simulate_through_api(
                 accounts.redis, args.post, args.players, args.sessions, args.seed
             )
             print(json.dumps(totals))
             return 0 if totals["rejected"] == 0 else 1
 
-        return asyncio.run(_with_accounts(settings, action))
+        return asyncio.run(_with_accounts(settings, "simulate", action))
     events, labels, count = data_tools.simulate_to_files(Path(args.out), args.players, args.sessions, args.seed)
     print(f"{count} events -> {events}; ground truth -> {labels}")
     return 0
@@ -177,13 +247,19 @@ def _tilt_replay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_url(settings: Settings, args: argparse.Namespace) -> str:
+    """--url, else the address of the server running on this data directory, else PUBLIC_URL or HOST:PORT."""
+    return str(args.url or locate(settings).base_url)
+
+
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     from bankroll import backup
 
     async def run() -> int:
-        async with backup.api_client(args.url or settings.base_url, backup.token(args.token)) as client:
+        async with backup.api_client(_server_url(settings, args), backup.token(args.token)) as client:
             out = Path(args.out or args.what.replace("backup", "bankroll-backup.jsonl"))
             size = await backup.download(client, args.what, out)
+        private_file(out)  # a backup is the player's whole history
         print(f"{args.what}: {size} bytes -> {out}")
         return 0
 
@@ -197,7 +273,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     raw = Path(args.csv).read_bytes() if args.csv else b""
 
     async def run() -> int:
-        async with backup.api_client(args.url or settings.base_url, backup.token(args.token)) as client:
+        async with backup.api_client(_server_url(settings, args), backup.token(args.token)) as client:
             if args.backup:
                 totals = await backup.restore(client, lines)
                 print(json.dumps(msgspec.to_builtins(totals)))
@@ -222,7 +298,7 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
     from bankroll import backup
 
     async def run() -> int:
-        url = args.url or settings.base_url
+        url = _server_url(settings, args)
         if settings.clickhouse_dsn.startswith("chdb:") and await backup.server_running(url):
             # The server holds the chDB engine (one per process): ask it.
             async with backup.api_client(url, backup.token(args.token)) as client:
@@ -318,20 +394,30 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    private_umask()  # before anything is created: the data directory holds every player's history
     args = parser().parse_args(argv)
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("arq").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    for chatty in ("arq", "httpx"):  # arq logs every job, httpx every request the commands make
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     run: Callable[[Settings, Any], int] = args.run
     try:
         return run(settings, args)
-    except Exception as exc:
-        from shared.errors import PermanentError
+    except (CommandFailed, PermanentError, RedisStartError) as exc:
+        print(f"bankroll: {exc}", file=sys.stderr)
+        return 2
+    except httpx.TransportError as exc:
+        where = exc.request.url.copy_with(path="/", query=None) if _has_request(exc) else "the server"
+        print(f"bankroll: no server answers at {where} ({exc}): start `bankroll serve`, or pass --url", file=sys.stderr)
+        return 2
 
-        if isinstance(exc, PermanentError):
-            print(f"bankroll: {exc}", file=sys.stderr)
-            return 2
-        raise
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 — httpx raises RuntimeError when the error has no request
+    except RuntimeError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -51,22 +51,39 @@ class Runtime:
     consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
     def close(self) -> None:
+        """Close chDB, then stop the private Redis this process started (after the worker, which needs it)."""
         self.warehouse.close()
+        log.info("ClickHouse closed")
         if self.private_redis is not None:
+            pid = self.private_redis.pid
             self.private_redis.stop()
+            log.info("private Redis (pid %s) stopped", pid)
 
 
 def with_redis(settings: Settings) -> tuple[Settings, PrivateRedis | None]:
-    """Use REDIS_URL, or start (or join) the private redis-server under the data directory."""
+    """Use REDIS_URL, or start the private redis-server under the data directory.
+
+    The caller owns the data directory (``bankroll.instance.claim``) and stops the returned server.
+    """
     if settings.redis_url:
         return settings, None
     private = PrivateRedis(settings.data_dir, settings.redis_appendfsync)
-    started = private.start()
-    return msgspec.structs.replace(settings, redis_url=private.url), private if started else None
+    private.start()
+    return msgspec.structs.replace(settings, redis_url=private.url), private
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    """Start what one process runs; the caller owns the data directory and calls ``Runtime.close``."""
     settings, private = with_redis(settings)
+    try:
+        return _runtime(settings, private)
+    except BaseException:
+        if private is not None:
+            private.stop()
+        raise
+
+
+def _runtime(settings: Settings, private: PrivateRedis | None) -> Runtime:
     warehouse = Warehouse(settings.clickhouse_dsn)
     sinks: list[Sink] = [ClickHouseSink(warehouse)]
     readiness: dict[str, ReadinessCheck] = {"clickhouse": warehouse.ping}

@@ -1,11 +1,15 @@
-"""The newcomer's path: `bankroll serve` in one terminal, `bankroll user add` in another, then curl."""
+"""The newcomer's path and the `bankroll` command's lifecycle, against real `bankroll serve` processes.
+
+`bankroll serve` runs in a child process with its private redis-server (as `make run` does); commands run as
+a second terminal would. Every server a test starts is stopped, and each test checks it left no process behind.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
+import signal
+import socket
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,55 +18,150 @@ import pytest
 
 from tests.conftest import need
 from tests.factories import played_session
+from tests.served import Served, alive, bankroll, second_terminal
 from tests.services import free_port, missing_redis_tools
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def served(tmp_path: Path) -> Iterator[Served]:
     need(missing_redis_tools())
-    port = free_port()
-    env = {**os.environ, "BANKROLL_DATA_DIR": str(tmp_path), "PORT": str(port), "LOG_LEVEL": "WARNING"}
-    env.pop("REDIS_URL", None)  # the private redis-server, as `make run` does
-    base = f"http://127.0.0.1:{port}"
-    # The context closes the stderr pipe when the server is gone (an open pipe is a ResourceWarning).
-    with subprocess.Popen([sys.executable, "-m", "bankroll.cli", "serve"], env=env, stderr=subprocess.PIPE) as server:
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            else:
-                pytest.fail("bankroll serve did not become ready")
-            yield base, env
-        finally:
-            server.terminate()
-            server.wait(30)
+    server = Served(tmp_path / "var").wait_ready()
+    redis_pid = server.redis_pid
+    yield server
+    server.stop()
+    assert not alive(redis_pid), "the private Redis outlived its server"
 
 
-def test_user_add_from_a_second_terminal_prints_a_working_token_on_its_last_line(
-    served: tuple[str, dict[str, str]],
-) -> None:
-    base, env = served
-    out = subprocess.run(
-        [sys.executable, "-m", "bankroll.cli", "user", "add", "newcomer"],
-        env=env, capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
+def test_user_add_from_a_second_terminal_prints_a_working_token_on_its_last_line(served: Served) -> None:
+    out = bankroll("user", "add", "newcomer", env=second_terminal(served), check=True)
     lines = out.stdout.strip().splitlines()
     token = lines[-1]
     assert token.startswith("pbt_") and " " not in token
-    assert any("/pair#" in line for line in lines)
+    assert any(f"{served.base}/pair#" in line for line in lines), "the pairing link names the server's own port"
     script, events = played_session()
     headers = {"Authorization": f"Bearer {token}"}
-    answer = httpx.post(f"{base}/api/v1/events", json={"events": events}, headers=headers, timeout=30).json()
+    answer = httpx.post(f"{served.base}/api/v1/events", json={"events": events}, headers=headers, timeout=30).json()
     assert answer["accepted"] == len(events)
-    live = httpx.get(f"{base}/api/v1/sessions/{script.session_id}", headers=headers, timeout=10).json()
+    live = httpx.get(f"{served.base}/api/v1/sessions/{script.session_id}", headers=headers, timeout=10).json()
     assert live["state"]["profit"] == 1000
-    again = subprocess.run(
-        [sys.executable, "-m", "bankroll.cli", "user", "add", "newcomer"], env=env, capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
+    again = bankroll("user", "add", "newcomer", env=second_terminal(served))
     assert again.returncode == 2
-    assert "user 'newcomer' already exists" in again.stderr
+    assert again.stderr.strip() == (
+        "bankroll: user 'newcomer' already exists; use `bankroll device pair newcomer` for a new device"
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_stops_the_worker_chdb_and_the_private_redis_with_a_short_clean_log(
+    tmp_path: Path, sig: int
+) -> None:
+    need(missing_redis_tools())
+    server = Served(tmp_path / "var").wait_ready()
+    redis_pid = server.redis_pid
+    code, log = server.stop(sig)
+    assert code == 0, log
+    assert not alive(redis_pid), "the private Redis outlived its server"
+    assert "Traceback" not in log
+    assert f"private Redis (pid {redis_pid}) stopped" in log
+    assert "ClickHouse closed" in log
+    assert len(log.splitlines()) < 25, log
+    assert not (tmp_path / "var" / "running.json").exists(), "the running file still names a stopped server"
+
+
+def test_a_private_redis_orphaned_by_a_killed_server_is_stopped_and_replaced_at_the_next_start(tmp_path: Path) -> None:
+    need(missing_redis_tools())
+    first = Served(tmp_path / "var").wait_ready()
+    orphan = first.redis_pid
+    first.stop(signal.SIGKILL)  # no chance to clean up: its Redis keeps running
+    assert alive(orphan)
+    second = Served(tmp_path / "var").wait_ready()
+    replacement = second.redis_pid
+    try:
+        assert not alive(orphan)
+        assert replacement != orphan
+    finally:
+        _, log = second.stop()
+    assert f"stopping a private Redis (pid {orphan}) left running by an earlier process" in log
+    assert not alive(replacement)
+
+
+def test_a_second_server_on_the_same_data_directory_fails_in_one_line(served: Served) -> None:
+    env = {**served.env, "PORT": str(free_port())}
+    out = bankroll("serve", env=env)
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        f"bankroll: `bankroll serve` (pid {served.process.pid} at {served.base}) already uses {served.data_dir}; "
+        "stop it first, or set BANKROLL_DATA_DIR to another directory"
+    )
+
+
+def test_a_port_in_use_fails_in_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    need(missing_redis_tools())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "BANKROLL_DATA_DIR": str(tmp_path / "var"), "PORT": str(port)}
+        out = bankroll("serve", env=env)
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"bankroll: cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "var" / "redis").exists()
+
+
+def test_export_without_a_server_fails_in_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "BANKROLL_DATA_DIR": str(tmp_path), "PORT": str(port), "BANKROLL_TOKEN": "pbt_x"}
+    out = bankroll("export", "sessions.csv", "--out", str(tmp_path / "s.csv"), env=env)
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"bankroll: no server answers at http://127.0.0.1:{port}/")
+    assert out.stderr.strip().endswith("start `bankroll serve`, or pass --url")
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_export_with_a_wrong_token_fails_in_one_line(served: Served) -> None:
+    env = {**second_terminal(served), "BANKROLL_TOKEN": "pbt_not-a-token"}
+    out = bankroll("export", "sessions.csv", "--out", str(served.data_dir.parent / "s.csv"), env=env)
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "bankroll: the server answered 401: the token is unknown or revoked; pair this device again"
+    )
+
+
+def test_a_command_on_an_empty_data_directory_refuses_instead_of_creating_a_second_store(tmp_path: Path) -> None:
+    env = {**os.environ, "BANKROLL_DATA_DIR": str(tmp_path / "typo")}
+    env.pop("REDIS_URL", None)
+    out = bankroll("user", "add", "alice", env=env)
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        f"bankroll: no `bankroll serve` runs on {tmp_path / 'typo'}, which holds no data yet: start the server "
+        "first, or set BANKROLL_DATA_DIR to the directory it uses"
+    )
+    assert not (tmp_path / "typo" / "redis").exists()
+
+
+def test_the_data_directory_and_backups_are_private_and_a_public_one_is_fixed_at_start(tmp_path: Path) -> None:
+    need(missing_redis_tools())
+    data_dir = tmp_path / "var"
+    (data_dir / "old").mkdir(parents=True, mode=0o755)
+    (data_dir / "old" / "notes.txt").write_text("made by hand")
+    (data_dir / "old" / "notes.txt").chmod(0o644)
+    data_dir.chmod(0o755)
+    server = Served(data_dir).wait_ready()
+    try:
+        token = bankroll("user", "add", "alice", env=second_terminal(server), check=True).stdout.splitlines()[-1]
+        backup = tmp_path / "backup.jsonl"
+        env = {**second_terminal(server), "BANKROLL_TOKEN": token}
+        bankroll("export", "backup", "--out", str(backup), env=env, check=True)
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+        modes = {
+            path.relative_to(data_dir): stat.S_IMODE(path.lstat().st_mode)
+            for path in [data_dir, *data_dir.rglob("*")]
+            if not path.is_socket() and not path.is_symlink()
+        }
+    finally:
+        _, log = server.stop()
+    assert {Path("redis/appendonlydir"), Path("clickhouse"), Path("vapid/private_key.pem")} <= set(modes)
+    public = {str(path): oct(mode) for path, mode in modes.items() if mode & 0o077}
+    assert public == {}
+    assert "path(s) in" in log and "were readable by other users; made private" in log

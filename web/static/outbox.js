@@ -7,7 +7,9 @@
  *   - batches of at most 500 go out oldest first; an entry leaves the outbox only when the server answered
  *     `accepted` or `duplicate`; a `rejected` one stays, marked with the server's reason, until the player
  *     dismisses it;
- *   - 401 keeps the queue and asks to pair again; 5xx, timeouts and network errors retry with backoff.
+ *   - 401 keeps the queue and asks to pair again; 5xx, timeouts and network errors retry with backoff;
+ *   - a 503 or 429 with Retry-After (the server's Redis restarting, a rate limit) is honoured: no batch goes out
+ *     before that time, whoever asks (a tap, the retry timer, Background Sync); `waitMs()` says how long is left.
  */
 "use strict";
 
@@ -16,6 +18,7 @@ var Outbox = (function () {
   const DB_VERSION = 1;
   const MAX_BATCH = 500;
   const TIMEOUT_MS = 15000;
+  const MAX_RETRY_AFTER_MS = 5 * 60 * 1000;
   let dbPromise = null;
   let syncing = null;
 
@@ -195,6 +198,21 @@ var Outbox = (function () {
     await done(tx);
   }
 
+  /** Milliseconds a Retry-After header (seconds or an HTTP date) asks to wait, or 0 without one. */
+  function retryAfterMs(response) {
+    const value = response.headers.get("Retry-After");
+    if (!value) return 0;
+    const seconds = Number(value);
+    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+    return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : 0;
+  }
+
+  /** How long the server asked us to wait before the next batch (0: send now). */
+  async function waitMs() {
+    const notBefore = (await get("kv", "notBefore")) || 0;
+    return Math.max(0, notBefore - Date.now());
+  }
+
   /**
    * Send everything pending, in batches of at most 500. Returns "ok", "empty", "unpaired", "auth" or "retry".
    * Only one sync runs at a time per context; the server's dedupe makes overlap between contexts harmless.
@@ -207,6 +225,7 @@ var Outbox = (function () {
   async function runSync() {
     const token = await get("kv", "token");
     if (!token) return "unpaired";
+    if (await waitMs()) return "retry";
     let sent = false;
     for (;;) {
       const pending = (await entries()).filter((e) => e.status === "pending").slice(0, MAX_BATCH);
@@ -224,7 +243,10 @@ var Outbox = (function () {
         return "auth";
       }
       if (!response.ok) {
-        await put("kv", { kind: "server", message: `Server answered ${response.status}; retrying.` }, "problem");
+        const wait = response.status === 503 || response.status === 429 ? retryAfterMs(response) : 0;
+        if (wait) await put("kv", Date.now() + wait, "notBefore");
+        const when = wait ? ` in ${Math.ceil(wait / 1000)} s` : "";
+        await put("kv", { kind: "server", message: `Server answered ${response.status}; retrying${when}.` }, "problem");
         return "retry";
       }
       await settle(pending, await response.json());
@@ -235,7 +257,7 @@ var Outbox = (function () {
     return sent ? "ok" : "empty";
   }
 
-  return { open, get, put, all, record, entries, dismiss, status, sync, localTime, MAX_BATCH };
+  return { open, get, put, all, record, entries, dismiss, status, sync, waitMs, localTime, MAX_BATCH };
 })();
 
 if (typeof self !== "undefined") self.Outbox = Outbox;

@@ -240,7 +240,8 @@ var Pad = (function () {
     const outcome = await Outbox.sync();
     clearTimeout(retryTimer);
     if (outcome === "retry") {
-      retryTimer = setTimeout(syncNow, retryMs);
+      // The server's Retry-After wins over our own backoff when it asks for longer.
+      retryTimer = setTimeout(syncNow, Math.max(retryMs, await Outbox.waitMs()));
       retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
     } else {
       retryMs = 2000;
