@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from workers.clickhouse import Warehouse
 
+from adapters.clickhouse import Warehouse
 from bankroll.wiring import Runtime, make_app
 from shared.settings import load_settings
 from tests.conftest import make_player, need
