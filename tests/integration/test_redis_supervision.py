@@ -13,7 +13,6 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
-from workers.clickhouse import Warehouse
 
 from adapters.clickhouse import Warehouse
 from bankroll.wiring import Runtime, make_app
