@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Container, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,6 +55,9 @@ FORMAT_NAMES: Final[dict[str, Literal["cash", "tournament"]]] = {
 NAMESPACE: Final = uuid.UUID("5b0c3f5e-7d2a-5a41-9c55-2f1e0d6b8a10")
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 _SYMBOLS: Final = "$€£"
+_PATH = re.compile(r"`\$\.([A-Za-z_.\[\]0-9]+)`")
+# Event data fields whose import field has another name.
+_EVENT_FIELDS: Final = {"prize": "cash_out", "ended_at": "end_time"}
 
 
 class ImportOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -141,10 +144,15 @@ def decode_csv(raw: bytes, encoding: str | None = None) -> str:
             return raw.decode(encoding).removeprefix("\ufeff")
         except LookupError:
             raise InvalidInput(f"`encoding` {encoding!r} is not a known text encoding") from None
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:  # UnicodeDecodeError, and the plain UnicodeError of codecs such as punycode
             raise InvalidInput(f"the file is not {encoding}: {_where(raw, exc)}") from None
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16").removeprefix("\ufeff")
+        try:
+            return raw.decode("utf-16").removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"the file starts with a UTF-16 byte-order mark but is not UTF-16: {_where(raw, exc)}; save it as UTF-8"
+            ) from None
     if b"\x00" in raw[:4096]:
         raise InvalidInput(
             "the file has NUL bytes: it looks like UTF-16 without a byte-order mark; "
@@ -159,9 +167,11 @@ def decode_csv(raw: bytes, encoding: str | None = None) -> str:
         ) from None
 
 
-def _where(raw: bytes, exc: UnicodeDecodeError) -> str:
+def _where(raw: bytes, exc: UnicodeError) -> str:
+    if not isinstance(exc, UnicodeDecodeError) or exc.start >= len(raw):
+        return str(exc)
     line = raw[: exc.start].count(b"\n") + 1
-    return f"byte 0x{raw[exc.start]:02x} on line {line} cannot be decoded"
+    return f"byte 0x{raw[exc.start]:02x} on line {line} cannot be decoded ({exc.reason})"
 
 
 def plan_csv(
@@ -195,7 +205,7 @@ def plan_csv(
     errors: list[RowError] = []
     seen: dict[bytes, int] = {}
     rows = 0
-    for number, cells in enumerate(reader, start=2):
+    for number, cells in _records(reader):
         if not any(c.strip() for c in cells):
             continue
         rows += 1
@@ -205,6 +215,25 @@ def plan_csv(
         if planned is not None and not row.errors:
             sessions.append(planned)
     return ImportPlan(rows=rows, sessions=sessions, errors=errors)
+
+
+def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """The records after the header with their spreadsheet row number (the header is row 1).
+
+    Raises:
+        InvalidInput: a record the csv module cannot read (a cell past its 131,072-character limit: no field of a
+            session is anywhere near that long).
+    """
+    number = 1
+    while True:
+        number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InvalidInput(f"row {number} cannot be read: {exc}; no cell of a session is that long") from None
+        yield number, cells
 
 
 def _check_mapping(mapping: Mapping[str, str], options: ImportOptions) -> None:
@@ -238,8 +267,10 @@ def parse_zone(name: str) -> tzinfo:
         return UTC
     match = _OFFSET.match(name)
     if match:
-        sign = -1 if match[1] == "-" else 1
-        return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])))
+        sign, hours, minutes = -1 if match[1] == "-" else 1, int(match[2]), int(match[3])
+        if hours > 23 or minutes > 59:
+            raise InvalidInput(f"`tz` {name!r} is not an offset: offsets run from -23:59 to +23:59")
+        return timezone(sign * timedelta(hours=hours, minutes=minutes))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -255,7 +286,7 @@ class _Row:
         self.errors: list[RowError] = []
 
     def fail(self, field: str, message: str) -> None:
-        column, value = self.cells.get(field, ("", ""))
+        column, value = self.cells.get(field, (column_name(field, {}), ""))
         self.errors.append(RowError(row=self.number, column=column, value=value, message=message))
 
     def text(self, field: str) -> str:
@@ -410,6 +441,14 @@ class _Row:
             end_clock = self._clock("end_time", self.text("end_time"))
             if end_clock is None:
                 return None
+            if end_clock == start_clock:
+                # 0 h or 24 h? Neither is a session anyone meant; a whole day at the table is written as a duration.
+                self.fail(
+                    "end_time",
+                    f"`end_time` {self.text('end_time')!r} is the same as `start_time`: write the real end time "
+                    "(an earlier time means the next day), or map a duration column for a 24 h session",
+                )
+                return None
             end = datetime.combine(day, end_clock, tzinfo=zone)
             if end <= start:
                 end = datetime.combine(day + timedelta(days=1), end_clock, tzinfo=zone)
@@ -463,9 +502,34 @@ class _Row:
             try:
                 decode_event(msgspec.json.encode(event), now=now)
             except InvalidEvent as exc:
-                self.errors.append(RowError(row=self.number, column="", value="", message=str(exc)))
+                self.fail(event_field(str(exc), event["type"], self.cells), str(exc))
                 return False
         return True
+
+
+def event_field(reason: str, event_type: str, mapped: Container[str]) -> str:
+    """The import field (so the CSV column) behind an event rule's reason, such as `$.data.place` → place.
+
+    Args:
+        reason: the rule's message, which names the event path it is about.
+        event_type: the event it was about: a time with no path of its own belongs to its start or end.
+        mapped: the fields that have a column.
+    """
+    match = _PATH.search(reason)
+    path = match[1] if match else ""
+    if path.startswith("data.stakes"):
+        return "stakes" if "stakes" in mapped else path.removeprefix("data.stakes.")
+    if path.startswith("data."):
+        name = path.removeprefix("data.").split(".")[0].split("[")[0]
+        return _EVENT_FIELDS.get(name, name)
+    if event_type == "session.started":
+        return "start_time"
+    return "duration" if "duration" in mapped else "end_time"
+
+
+def column_name(field: str, mapping: Mapping[str, str]) -> str:
+    """The CSV column of a field; a field without one took the import's default (the game, the currency)."""
+    return mapping.get(field, f"(the import's `{field}`)")
 
 
 def _wire(session: uuid.UUID, seq: int, type_: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:

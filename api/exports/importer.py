@@ -12,7 +12,7 @@ from adapters.sessions import SessionStore
 from api.accounts import Principal
 from api.events.ingest import EventResult, Ingest
 from shared.events import MAX_BATCH
-from shared.imports import ImportOptions, PlannedSession, RowError, plan_csv
+from shared.imports import ImportOptions, PlannedSession, RowError, column_name, event_field, plan_csv
 
 
 class ImportReport(msgspec.Struct, frozen=True, gc=False):
@@ -32,6 +32,9 @@ class _Device(msgspec.Struct, frozen=True, gc=False):
 
 
 _DEVICE = msgspec.json.Decoder(_Device)
+# The device CSV imports are posted as, whichever phone or CLI sent the file: the (device, seq) slots of an
+# imported session are then the same from every device, and a re-import is a duplicate, not a conflict.
+IMPORT_DEVICE = "csv-import"
 _ENC = msgspec.json.Encoder()
 
 
@@ -69,7 +72,13 @@ class Importer:
     async def csv(
         self, principal: Principal, raw: bytes, mapping: dict[str, str], options: ImportOptions, *, dry_run: bool
     ) -> ImportReport:
-        """Check every row; unless it is a dry run and only when every row is valid, post the sessions."""
+        """Check every row; unless it is a dry run and only when every row is valid, post the new sessions.
+
+        The dry run and the real run count "existing" the same way (sessions already started here, by any device of
+        the user), and the real run posts only the others, so both give the same answer. A session's id and its
+        events' ids and (device, seq) slots depend on the rows and the user only, never on the device that imports:
+        the events are posted as the device ``IMPORT_DEVICE``.
+        """
         plan = plan_csv(raw, mapping, user_id=principal.user_id, options=options, now=datetime.now(UTC))
         existing = await self.store.started([s.session_id for s in plan.sessions])  # an earlier import of these rows
         if dry_run or not plan.valid:
@@ -83,15 +92,20 @@ class Importer:
                 preview=plan.sessions,
             )
         errors: list[RowError] = []
-        created = duplicates = 0
+        created, duplicates = 0, len(existing)
+        importer = msgspec.structs.replace(principal, device_id=IMPORT_DEVICE)
+        new = [s for s in plan.sessions if s.session_id not in existing]
         per_batch = MAX_BATCH // 2  # a session's two events always travel together
-        for first in range(0, len(plan.sessions), per_batch):
-            chunk = plan.sessions[first : first + per_batch]
+        for first in range(0, len(new), per_batch):
+            chunk = new[first : first + per_batch]
             raws = [msgspec.Raw(_ENC.encode(event)) for s in chunk for event in s.events]
-            for result in await self.ingest.ingest(principal, raws):
+            for result in await self.ingest.ingest(importer, raws):
                 session = chunk[result.index // 2]
                 if result.status == "rejected":
-                    errors.append(RowError(row=session.row, column="", value="", message=result.reason or ""))
+                    # Only a race can get here (the plan checked every rule): say which row and column it hit.
+                    event = session.events[result.index % 2]
+                    column = column_name(event_field(result.reason or "", event["type"], mapping), mapping)
+                    errors.append(RowError(row=session.row, column=column, value="", message=result.reason or ""))
                 elif result.index % 2 == 0:
                     created += result.status == "accepted"
                     duplicates += result.status == "duplicate"

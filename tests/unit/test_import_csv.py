@@ -167,3 +167,59 @@ def test_a_named_time_zone_applies_daylight_saving_time() -> None:
 def test_missing_currency_or_unknown_zone_is_refused(options: ImportOptions, word: str) -> None:
     with pytest.raises(InvalidInput, match=word):
         plan("2025-03-03,19:00,23:00,1/2,,200,300\n", options=options)
+
+
+def test_an_end_time_equal_to_the_start_is_refused_not_read_as_24_hours() -> None:
+    result = plan("2025-03-03,19:00,19:00,1/2,,200,300\n")
+    assert [(e.row, e.column, e.value) for e in result.errors] == [(2, "End", "19:00")]
+    assert "same as `start_time`" in result.errors[0].message
+
+
+TOURNAMENT_MAPPING = "Date=date,Start=start_time,End=end_time,Format=format,Buy In=buy_in,Cash Out=cash_out,"
+
+
+def tournament_plan(header: str, row: str, extra_mapping: str) -> ImportPlan:
+    body = f"Date,Start,End,Format,Buy In,Cash Out,{header}\n2025-03-03,19:00,23:00,mtt,100,0,{row}\n"
+    return plan("", TOURNAMENT_MAPPING + extra_mapping, raw=body.encode())
+
+
+def test_a_place_behind_the_field_size_is_refused_naming_the_place_column() -> None:
+    result = tournament_plan("Place,Field", "500,100", "Place=place,Field=entrants")
+    assert [(e.row, e.column, e.value) for e in result.errors] == [(2, "Place", "500")]
+    assert "at most the field size" in result.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "mapping", "column"),
+    [
+        ("Game", "Texas Hold'em No Limit", "Game=game", "Game"),
+        ("Tags", "a;" + "b" * 41, "Tags=tags", "Tags"),
+        ("Venue", "x" * 121, "Venue=location", "Venue"),
+    ],
+)
+def test_every_rule_of_the_event_schema_names_the_csv_column(header: str, row: str, mapping: str, column: str) -> None:
+    result = tournament_plan(header, row, mapping)
+    assert [(e.row, e.column) for e in result.errors] == [(2, column)]
+
+
+GOOD = (HEADER + "2025-03-03,19:00,20:00,1/2,,200,300\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "options", "words"),
+    [
+        ((HEADER + "2025-03-03,19:00,20:00,1/2,," + "x" * 140_000 + ",300\n").encode(), USD, ["row 2", "131072"]),
+        (GOOD, ImportOptions(currency="USD", tz="+99:99"), ["`tz`", "'+99:99'", "-23:59"]),
+        (GOOD, ImportOptions(currency="USD", encoding="punycode"), ["not punycode"]),
+        (b"\xff\xfe\xfd" + HEADER.encode(), USD, ["UTF-16"]),
+        (b"\xff\xfe\xfd", USD, ["UTF-16"]),
+        (GOOD, ImportOptions(currency="USD", encoding="rot13"), ["`encoding`", "'rot13'"]),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_a_clear_error_never_a_crash(
+    raw: bytes, options: ImportOptions, words: list[str]
+) -> None:
+    with pytest.raises(InvalidInput) as error:
+        plan("", raw=raw, options=options)
+    for word in words:
+        assert word in str(error.value)

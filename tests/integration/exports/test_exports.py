@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from adapters.clickhouse import Warehouse
+from api.accounts import Accounts
 from bankroll import backup
 from bankroll.wiring import Runtime, make_app
 from shared.settings import load_settings
@@ -172,6 +173,46 @@ async def test_a_csv_with_one_bad_row_imports_nothing_and_names_row_and_column(
     assert [(e["row"], e["column"], e["value"]) for e in report["errors"]] == [(4, "Buy In", "12,50")]
     assert report["new"] == 0
     assert (await fetch(client, alice, "/api/v1/sessions/")).json() == []
+
+
+async def test_a_second_device_reimporting_the_same_csv_creates_only_the_new_rows(
+    client: AsyncTestClient[Any], redis: Redis, alice: Player
+) -> None:
+    assert (await import_csv(client, alice, CSV))[1]["new"] == 2
+    tablet = Player(alice.name, alice.user_id, (await Accounts(redis).add_device(alice.user_id, "tablet")).token)
+    more = CSV + "2025-04-03,19:00,21:00,1/2,Aria,200,260\n"
+    dry_status, dry = await import_csv(client, tablet, more, dry_run=True)
+    status, real = await import_csv(client, tablet, more)
+    assert (dry_status, dry["new"], dry["existing"]) == (200, 1, 2)
+    assert (status, real["new"], real["existing"], real["errors"]) == (200, dry["new"], dry["existing"], [])
+    assert len((await fetch(client, alice, "/api/v1/sessions/")).json()) == 3
+    again = await import_csv(client, alice, more)  # and back on the first device: nothing new either
+    assert (again[0], again[1]["new"], again[1]["existing"]) == (200, 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("body", "params", "words"),
+    [
+        ((CSV + "2025-04-03,19:00,21:00,1/2," + "x" * 140_000 + ",200,260\n").encode(), {}, ["row 4", "131072"]),
+        (CSV.encode(), {"tz": "+99:99"}, ["`tz`", "'+99:99'"]),
+        (CSV.encode(), {"encoding": "punycode"}, ["not punycode"]),
+        (b"\xff\xfe\xfd" + CSV.encode(), {}, ["UTF-16"]),
+    ],
+)
+async def test_a_csv_that_cannot_be_read_is_a_clear_400_never_a_500(
+    client: AsyncTestClient[Any], alice: Player, body: bytes, params: dict[str, str], words: list[str]
+) -> None:
+    query = {"mapping": MAPPING, "currency": "USD", **params}
+    response = await client.post("/api/v1/import/csv", content=body, params=query, headers=alice.headers)
+    assert response.status_code == 400, response.text
+    for word in words:
+        assert word in response.json()["detail"]
+
+
+async def test_csv_downloads_name_their_charset_once(client: AsyncTestClient[Any], alice: Player) -> None:
+    for name in ("sessions.csv", "transactions.csv"):
+        response = await fetch(client, alice, f"/api/v1/export/{name}")
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
 
 
 async def test_a_csv_in_another_encoding_is_a_clear_400(client: AsyncTestClient[Any], alice: Player) -> None:
