@@ -34,15 +34,19 @@ class EventResult(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     reason: str | None = None
 
 
-_LENIENT = msgspec.json.Decoder(dict[str, object])
+class _IdOnly(msgspec.Struct, frozen=True, gc=False):
+    id: str | None = None
+
+
+_ID_ONLY = msgspec.json.Decoder(_IdOnly)
 
 
 def _guess_id(raw: bytes) -> str | None:
+    """The id of an event that was rejected, when it has a readable one (the client matches answers by it)."""
     try:
-        value = _LENIENT.decode(raw).get("id")
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _ID_ONLY.decode(raw).id
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
-    return value if isinstance(value, str) else None
 
 
 def _lean(state: SessionState) -> SessionState:
@@ -56,16 +60,16 @@ class Ingest:
     def __init__(self, store: SessionStore) -> None:
         self.store = store
 
-    async def ingest(self, principal: Principal, items: list[msgspec.Raw]) -> list[EventResult]:
+    async def ingest(self, principal: Principal, items: list[bytes]) -> list[EventResult]:
         """Answer every event of the batch: accepted, duplicate or rejected with a reason."""
         results: list[EventResult | None] = [None] * len(items)
         now = datetime.now(UTC)
         streams: dict[str, list[tuple[int, Event]]] = defaultdict(list)
         for index, raw in enumerate(items):
             try:
-                event = decode_event(bytes(raw), device=principal.device_id, now=now)
+                event = decode_event(raw, device=principal.device_id, now=now)
             except InvalidEvent as exc:
-                results[index] = EventResult(index=index, status="rejected", id=_guess_id(bytes(raw)), reason=str(exc))
+                results[index] = EventResult(index=index, status="rejected", id=_guess_id(raw), reason=str(exc))
                 continue
             stream = str(event.session_id) if event.session_id else f"bankroll-{principal.user_id}"
             streams[stream].append((index, event))

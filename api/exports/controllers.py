@@ -15,7 +15,8 @@ from litestar.response import Stream
 
 from api.accounts import Principal
 from api.deps import DrainKick
-from api.events.controllers import BatchAnswer, parse_batch
+from api.events.batch import parse_batch
+from api.events.controllers import BatchAnswer
 from api.exports.importer import Importer, ImportReport
 from api.exports.service import ExportService, replay_session
 from shared.imports import ImportOptions, parse_mapping

@@ -38,10 +38,10 @@ IMPORT_DEVICE = "csv-import"
 _ENC = msgspec.json.Encoder()
 
 
-def _device(raw: msgspec.Raw) -> str:
+def _device(raw: bytes) -> str:
     try:
         return _DEVICE.decode(raw).device
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return ""  # Ingest rejects the event itself, with the reason
 
 
@@ -52,7 +52,7 @@ class Importer:
         self.store = store
         self.ingest = Ingest(store)
 
-    async def restore(self, principal: Principal, items: list[msgspec.Raw]) -> list[EventResult]:
+    async def restore(self, principal: Principal, items: list[bytes]) -> list[EventResult]:
         """Post backup events keeping each event's own device (the caller's when it has none).
 
         The device is part of an event's (device, seq) slot and of the reducer's order, so a session written by
@@ -98,7 +98,7 @@ class Importer:
         per_batch = MAX_BATCH // 2  # a session's two events always travel together
         for first in range(0, len(new), per_batch):
             chunk = new[first : first + per_batch]
-            raws = [msgspec.Raw(_ENC.encode(event)) for s in chunk for event in s.events]
+            raws = [_ENC.encode(event) for s in chunk for event in s.events]
             for result in await self.ingest.ingest(importer, raws):
                 session = chunk[result.index // 2]
                 if result.status == "rejected":

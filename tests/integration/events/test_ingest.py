@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -211,3 +212,34 @@ async def test_the_commit_runs_by_evalsha_and_survives_a_flushed_script_cache(
         assert stats["cmdstat_evalsha"]["calls"] >= 2
         live = (await client.get(f"/api/v1/sessions/{s.session_id}", headers=alice.headers)).json()
     assert live["state"]["invested"] == 40000
+async def test_malformed_bytes_in_one_event_reject_only_that_event(client: AsyncTestClient[Any], alice: Player) -> None:
+    """Invalid UTF-8, a lone surrogate, deep nesting, a huge number, a duplicate key: each is one rejection."""
+    s = SessionScript()
+    good = [json.dumps(e).encode() for e in (s.start(), s.stack(21000), s.stack(22000))]
+    note = json.dumps(s.note("x")).encode()
+    bad = [
+        note.replace(b'"text": "x"', b'"text": "\xff\xfe"'),
+        note.replace(b'"text": "x"', b'"text": "\\ud800"'),
+        note.replace(b'"text": "x"', b'"text": ' + b"[" * 3000 + b"]" * 3000),
+        note.replace(b'"text": "x"', b'"text": "x", "extra": ' + b"[" * 3000 + b"]" * 3000),
+        note.replace(b'"text": "x"', b'"text": "x", "size": 1' + b"0" * 400),
+        note.replace(b'"text": "x"', b'"text": "x", "text": "y"'),
+    ]
+    body = b'{"events": [' + b", ".join([good[0], *bad, good[1], good[2]]) + b"]}"
+    response = await client.post(
+        "/api/v1/events", content=body, headers={**alice.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    statuses = [r["status"] for r in response.json()["results"]]
+    assert statuses == ["accepted", *["rejected"] * len(bad), "accepted", "accepted"]
+    reasons = [r["reason"] for r in response.json()["results"][1:-2]]
+    assert "not valid UTF-8" in reasons[0] and "appears twice" in reasons[-1]
+    assert all(reasons), reasons
+
+
+async def test_a_body_whose_outer_shape_is_broken_is_one_400(client: AsyncTestClient[Any], alice: Player) -> None:
+    for body in (b'{"events": [{"a": 1}', b'[{"events": []}]', b'{"events": [], "more": 1}', b"\xff\xfe\xfd"):
+        response = await client.post(
+            "/api/v1/events", content=body, headers={**alice.headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, (body, response.text)
