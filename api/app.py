@@ -19,6 +19,7 @@ from adapters.connections import redis_client
 from adapters.jobs import enqueue_drain
 from adapters.sessions import SessionStore
 from api.deps import DrainKick, ReadinessCheck, provide_kick, provide_principal
+from api.edge import add_edge_headers, internal_error
 from api.events.controllers import EventController
 from api.health import healthz, readyz
 from api.sessions.controllers import SessionController
@@ -103,7 +104,9 @@ def create_app(
             RetryableError: _error(503),
             redis_errors.ConnectionError: _store_down,  # includes BusyLoadingError: Redis is reading its AOF
             redis_errors.TimeoutError: _store_down,
+            500: internal_error,
         },
+        before_send=[add_edge_headers],
         debug=False,
     )
 

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import msgspec
 
+# The cookie the server sets at pairing (HttpOnly) and the server-rendered screens read the device token from.
+TOKEN_COOKIE = "bankroll_token"  # noqa: S105 — the cookie's name, not a secret
+TOKEN_COOKIE_MAX_AGE_S = 400 * 86400  # browsers cap cookie lifetimes at 400 days
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every knob of the app. Each field's comment names its environment variable and default."""

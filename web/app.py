@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from exceptiongroup import BaseExceptionGroup
 from reactpy import component
@@ -29,6 +30,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from shared.settings import TOKEN_COOKIE
 from web.client import BankrollClient
 from web.screens.detail import detail
 from web.screens.history import history
@@ -37,7 +39,6 @@ from web.screens.live import live
 from web.widgets import notice, page
 
 STATIC = Path(__file__).parent / "static"
-TOKEN_COOKIE = "bankroll_token"  # noqa: S105 — the cookie's name, not a secret
 APP_PREFIX = "/app"
 # What the service worker precaches; its cache name carries a hash of these files.
 SHELL_FILES = (
@@ -71,6 +72,20 @@ def token_from(scope: Mapping[str, Any]) -> str:
             cookie.load(value.decode("latin-1"))
     morsel = cookie.get(TOKEN_COOKIE)
     return morsel.value if morsel is not None else ""
+
+
+def same_origin(scope: Mapping[str, Any]) -> bool:
+    """A socket opened by a page of this server: browsers always send ``Origin``, and it names this host.
+
+    Cookies ride along on a cross-site WebSocket, so without this check any other page (another port on the same
+    host, say) could open a player's screens with their cookie and read them.
+    """
+    headers = {k.lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    origin, host = headers.get(b"origin"), headers.get(b"host")
+    if origin is None:
+        return True  # not a browser: it carries no one else's cookie
+    parts = urlsplit(origin)
+    return host is not None and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
 def loopback_url(scope: Mapping[str, Any]) -> str:
@@ -135,6 +150,10 @@ def stream_handler(root: Callable[[], Any]) -> Callable[[WebSocket], Any]:
     """ReactPy's socket: the screen's path after /app becomes its location."""
 
     async def model_stream(socket: WebSocket) -> None:
+        if not same_origin(socket.scope):
+            log.warning("refused a cross-origin ReactPy socket from %s", socket.headers.get("origin"))
+            await socket.close(code=1008, reason="cross-origin WebSocket refused")
+            return
         await socket.accept()
         pathname = "/" + socket.scope["path_params"].get("path", "")
         pathname = pathname[len(APP_PREFIX) :] if pathname.startswith(APP_PREFIX) else pathname

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, post
-from litestar.datastructures import State
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, JSONBody
 
 from api.accounts import Principal
 from api.devices.service import DeviceService, DeviceView, Paired, PairRequest
+from api.edge import is_https
 from shared.errors import InvalidInput, NotAllowed
+from shared.settings import TOKEN_COOKIE, TOKEN_COOKIE_MAX_AGE_S
 
 
 class DeviceController(Controller):
@@ -18,11 +22,24 @@ class DeviceController(Controller):
     tags = ["devices"]
 
     @post("/pair", status_code=201, summary="Trade a one-time pairing code for a device token")
-    async def pair(self, state: State, data: JSONBody[PairRequest]) -> Paired:
+    async def pair(
+        self, request: Request[Any, Any, Any], state: State, data: JSONBody[PairRequest]
+    ) -> Response[Paired]:
+        """The token comes back in the body (for the offline outbox) and as an HttpOnly cookie for the screens."""
         try:
-            return await DeviceService(state.redis).pair(data)
+            paired = await DeviceService(state.redis).pair(data)
         except NotAllowed as exc:  # an unknown or used code is an authentication failure, not a 403
             raise NotAuthorizedException(detail=str(exc)) from None
+        cookie = Cookie(
+            key=TOKEN_COOKIE,
+            value=paired.token,
+            path="/",
+            max_age=TOKEN_COOKIE_MAX_AGE_S,
+            httponly=True,
+            secure=is_https(request.scope),
+            samesite="strict",
+        )
+        return Response(paired, status_code=201, cookies=[cookie])
 
     @get("/", summary="The caller's devices, oldest first")
     async def list_devices(self, state: State, principal: NamedDependency[Principal]) -> list[DeviceView]:

@@ -119,8 +119,21 @@ async def browser_context(tmp_path: Path, server: LiveServer) -> AsyncIterator[A
             has_touch=True,
             service_workers="allow",
         )
+        # The app must run under its own Content-Security-Policy: any violation a page reports fails the test.
+        violations: list[str] = []
+
+        def watch(page: Any) -> None:
+            page.on(
+                "console",
+                lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+            )
+
+        for page in context.pages:
+            watch(page)
+        context.on("page", watch)
         yield context
         await context.close()
+        assert not violations, violations
 
 
 async def shot(page: Any, name: str) -> None:

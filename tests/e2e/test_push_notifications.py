@@ -65,7 +65,7 @@ async def pair(context: Any, server: LiveServer, accounts: Accounts) -> tuple[An
     page = context.pages[0] if context.pages else await context.new_page()
     await page.goto(f"{server.url}/pair#{code}")
     await page.wait_for_url(f"{server.url}/app/")
-    await page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+    await page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
     return page, user
 
 

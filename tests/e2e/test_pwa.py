@@ -25,7 +25,7 @@ async def pair(context: Any, server: LiveServer, accounts: Accounts) -> tuple[An
     page = context.pages[0] if context.pages else await context.new_page()
     await page.goto(f"{server.url}/pair#{code}")
     await page.wait_for_url(f"{server.url}/app/")
-    await page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+    await page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
     return page, user
 
 
@@ -57,7 +57,7 @@ async def pending(page: Any) -> int:
 async def test_chromium_reports_no_installability_errors(browser_context: Any, server: LiveServer) -> None:
     page = await browser_context.new_page()
     await page.goto(f"{server.url}/app/")
-    await page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+    await page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
     cdp = await browser_context.new_cdp_session(page)
     errors = await cdp.send("Page.getInstallabilityErrors")
     assert errors["installabilityErrors"] == []

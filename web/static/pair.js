@@ -4,7 +4,6 @@
 (async function () {
   const status = document.getElementById("pair-status");
   const form = document.getElementById("pair-form");
-  const COOKIE = "bankroll_token";
 
   async function pair(code) {
     status.textContent = "Pairing…";
@@ -30,9 +29,7 @@
     await Outbox.put("kv", paired.device_id, "device_id");
     await Outbox.put("kv", paired.user_id, "user_id");
     await Outbox.put("kv", null, "problem");
-    // The ReactPy screens render on the server and read the token from this cookie (see docs/pwa.md).
-    const secure = location.protocol === "https:" ? "; Secure" : "";
-    document.cookie = `${COOKIE}=${paired.token}; Path=/; Max-Age=34560000; SameSite=Strict${secure}`;
+    // The answer also set the token as an HttpOnly cookie, which the server-rendered screens read (docs/pwa.md).
     history.replaceState(null, "", "/pair");
     status.textContent = "Paired. Opening the app…";
     location.replace("/app/");
