@@ -31,8 +31,7 @@ async def test_https_behind_a_trusted_proxy_adds_hsts_and_a_secure_cookie(
     client: AsyncTestClient[Any], redis: Redis, alice: Player
 ) -> None:
     code = await Accounts(redis).create_pairing(alice.user_id, "phone")
-    async with AsyncTestClient(app=client.app, base_url="https://testserver.local") as tls:
-        response = await tls.post("/api/v1/devices/pair", json={"code": code})
+    response = await client.post("https://testserver.local/api/v1/devices/pair", json={"code": code})
     assert response.headers["strict-transport-security"].startswith("max-age=31536000")
     assert "secure" in response.headers["set-cookie"].lower()
 
