@@ -212,6 +212,8 @@ async def test_the_commit_runs_by_evalsha_and_survives_a_flushed_script_cache(
         assert stats["cmdstat_evalsha"]["calls"] >= 2
         live = (await client.get(f"/api/v1/sessions/{s.session_id}", headers=alice.headers)).json()
     assert live["state"]["invested"] == 40000
+
+
 async def test_malformed_bytes_in_one_event_reject_only_that_event(client: AsyncTestClient[Any], alice: Player) -> None:
     """Invalid UTF-8, a lone surrogate, deep nesting, a huge number, a duplicate key: each is one rejection."""
     s = SessionScript()
