@@ -226,7 +226,8 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
             return 0 if totals["rejected"] == 0 else 1
 
         return asyncio.run(_with_accounts(settings, "simulate", action))
-    events, labels, count = data_tools.simulate_to_files(Path(args.out), args.players, args.sessions, args.seed)
+    out = Path(args.out) if args.out else settings.data_dir / "simulation"
+    events, labels, count = data_tools.simulate_to_files(out, args.players, args.sessions, args.seed)
     print(f"{count} events -> {events}; ground truth -> {labels}")
     return 0
 
@@ -342,7 +343,9 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--players", type=int, default=8)
     sim.add_argument("--sessions", type=int, default=20, help="sessions per player")
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--out", default="var/simulation", help="folder for events.jsonl and labels.jsonl")
+    sim.add_argument(
+        "--out", help="folder for events.jsonl and labels.jsonl (default: simulation/ in BANKROLL_DATA_DIR)"
+    )
     sim.add_argument("--post", metavar="URL", help="post through the API at URL (creates users sim-<name>)")
     sim.set_defaults(run=_simulate)
 

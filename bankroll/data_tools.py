@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -12,12 +12,12 @@ from redis.asyncio import Redis
 
 from api.accounts import Accounts
 from shared.events import MAX_BATCH, Event, to_wire
-from shared.simulator import simulate, to_jsonl
+from shared.simulator import simulate_until, to_jsonl
 
 
 def simulate_to_files(out_dir: Path, players: int, sessions: int, seed: int) -> tuple[Path, Path, int]:
     """Write ``events.jsonl`` and ``labels.jsonl`` (ground truth kept out of the events)."""
-    sim = simulate(players, sessions, seed, datetime.now(UTC) - timedelta(days=sessions * 3))
+    sim = simulate_until(players, sessions, seed, datetime.now(UTC))
     out_dir.mkdir(parents=True, exist_ok=True)
     events, labels = out_dir / "events.jsonl", out_dir / "labels.jsonl"
     events_jsonl, labels_jsonl = to_jsonl(sim)
@@ -28,7 +28,7 @@ def simulate_to_files(out_dir: Path, players: int, sessions: int, seed: int) -> 
 
 async def simulate_through_api(redis: Redis, base_url: str, players: int, sessions: int, seed: int) -> dict[str, int]:
     """Create one user per simulated player (`sim-<name>`) and post their events in batches, as a phone would."""
-    sim = simulate(players, sessions, seed, datetime.now(UTC) - timedelta(days=sessions * 3))
+    sim = simulate_until(players, sessions, seed, datetime.now(UTC))
     accounts = Accounts(redis)
     by_player: dict[str, list[Event]] = defaultdict(list)
     for name, event in sim.events:

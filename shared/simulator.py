@@ -155,6 +155,26 @@ def simulate(players: int, sessions_per_player: int, seed: int, start: datetime)
     return sim
 
 
+def simulate_until(players: int, sessions_per_player: int, seed: int, now: datetime) -> Simulation:
+    """A history that has already happened: it starts about three days per session before ``now`` and, when its
+    random gaps would carry it past ``now``, starts that many whole days earlier, so no event is in the future
+    (the server refuses those). Whole days keep every local hour, so the ground truth stays the same.
+
+    Args:
+        players: how many players.
+        sessions_per_player: planned sessions per player.
+        seed: everything follows from it, as in ``simulate``.
+        now: aware datetime; no event is after it.
+    """
+    start = now - timedelta(days=sessions_per_player * 3)
+    history = simulate(players, sessions_per_player, seed, start)
+    last = max((event.at for _, event in history.events), default=now)
+    if last <= now:
+        return history
+    days = math.ceil((last - now) / timedelta(days=1))
+    return simulate(players, sessions_per_player, seed, start - timedelta(days=days))
+
+
 def _play_career(
     rng: random.Random, player: _Player, sessions: int, start: datetime, sim: Simulation
 ) -> list[tuple[str, Event]]:

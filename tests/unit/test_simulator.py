@@ -6,13 +6,13 @@ import itertools
 import json
 import statistics
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.events import Event, decode_event, encode_event
 from shared.reducer import fold
-from shared.simulator import Simulation, simulate, to_jsonl
+from shared.simulator import Simulation, simulate, simulate_until, to_jsonl
 
 START = datetime(2025, 3, 3, 12, tzinfo=UTC)
 
@@ -99,3 +99,20 @@ def test_tilt_prone_players_tilt_far_more_than_grinders(sim: Simulation) -> None
     grinder = sum(share["grinder"]) / len(share["grinder"])
     prone = sum(share["tilt_prone"] + share["chaser"]) / len(share["tilt_prone"] + share["chaser"])
     assert prone > 3 * grinder
+
+
+def test_a_history_up_to_now_has_no_event_after_now_even_with_the_cli_defaults() -> None:
+    # 8 players × 20 sessions from 60 days back used to run ~2 weeks past now: 168 events the server refused.
+    now = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    history = simulate_until(players=8, sessions_per_player=20, seed=1, now=now)
+    assert max(e.at for _, e in history.events) <= now
+    assert min(e.at for _, e in history.events) >= now - timedelta(days=90)
+
+
+def test_moving_a_history_back_keeps_its_local_hours_and_its_ground_truth() -> None:
+    now = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    nominal = simulate(players=8, sessions_per_player=20, seed=1, start=now - timedelta(days=60))
+    moved = simulate_until(players=8, sessions_per_player=20, seed=1, now=now)
+    shift = {n.at - m.at for (_, n), (_, m) in zip(nominal.events, moved.events, strict=True)}
+    assert len(shift) == 1 and next(iter(shift)) % timedelta(days=1) == timedelta(0)  # whole days only
+    assert list(moved.labels.values()) == list(nominal.labels.values())
