@@ -54,15 +54,22 @@ def provide_readiness(state: State) -> Mapping[str, ReadinessCheck]:
     return checks
 
 
+QUERY_TOKEN_OPT = "token_in_query"  # route opt: this route also takes ``?token=`` (EventSource sets no headers)
+
+
 def bearer_token(request: Request[Any, Any, Any]) -> str:
-    """The token from ``Authorization: Bearer …``, or ``?token=`` for EventSource, which cannot set headers."""
+    """The token from ``Authorization: Bearer …``; ``?token=`` only on routes that opt in (the SSE stream).
+
+    Anywhere else a token in the URL would land in proxy logs, browser history and Referer headers.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    token = request.query_params.get("token")
-    if token:
-        return str(token)
+    if request.route_handler.opt.get(QUERY_TOKEN_OPT):
+        token = request.query_params.get("token")
+        if token:
+            return str(token)
     raise NotAuthorizedException(detail="missing bearer token: send `Authorization: Bearer <token>`")
 
 

@@ -100,7 +100,8 @@ class Ingest:
     ) -> list[EventResult] | None:
         snapshot = await self.store.snapshot(stream, [str(e.id) for _, e in indexed], [e.slot for _, e in indexed])
         if snapshot.owner is not None and snapshot.owner != principal.user_id:
-            reason = f"session {stream} belongs to another user"
+            # Worded without saying whose it is: an answer must not confirm that someone else has this session.
+            reason = f"`$.session_id` {stream} cannot be written with this token; use a new session id"
             return [EventResult(index=i, status="rejected", id=str(e.id), reason=reason) for i, e in indexed]
         # decide() records a session.started or session.ended of this batch in the snapshot, for the commit.
         seen = snapshot
@@ -162,7 +163,8 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
             continue
         other = seen.other_streams.get(eid)
         if other is not None and other != stream:
-            reject(f"event id {eid} was already used in another session; make a new id per event")
+            # The same answer as for a reused id in this session: nothing says where (or whose) the other event is.
+            reject(f"event id {eid} was already used for a different event; an id names one event")
             continue
         if event.slot in seen.stored or event.slot in canon_by_slot:
             reject(f"`$.seq` {event.seq} is already taken in this session by another event from this device")

@@ -13,6 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.accounts import Principal
+from api.deps import QUERY_TOKEN_OPT
 from api.sessions.live import SessionReader
 from shared.events import Event
 from shared.reducer import LiveView, SessionSummary
@@ -42,7 +43,11 @@ class SessionController(Controller):
     ) -> list[Event]:
         return await SessionReader(state.sessions).events(principal, session_id)
 
-    @get("/{session_id:str}/stream", summary="Server-sent events: the new live state after each accepted batch")
+    @get(
+        "/{session_id:str}/stream",
+        summary="Server-sent events: the new live state after each accepted batch",
+        opt={QUERY_TOKEN_OPT: True},
+    )
     async def stream(
         self, state: State, principal: NamedDependency[Principal], session_id: FromPath[str]
     ) -> ServerSentEvent:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -74,3 +75,17 @@ async def test_an_unexpected_error_is_a_logged_500_with_the_request_id(
     rid = response.headers["x-request-id"]
     assert response.json()["request_id"] == rid and "a bug" not in response.text
     assert any(rid in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+async def test_a_token_in_the_url_is_taken_only_by_the_sse_stream(client: AsyncTestClient[Any], alice: Player) -> None:
+    token = alice.headers["Authorization"].removeprefix("Bearer ")
+    for method, path in [
+        ("GET", "/api/v1/sessions"),
+        ("POST", "/api/v1/events"),
+        ("GET", "/api/v1/export/backup"),
+        ("GET", "/api/v1/devices"),
+    ]:
+        response = await client.request(method, path, params={"token": token}, json={"events": []})
+        assert response.status_code == 401, (path, response.text)
+    missing = await client.get(f"/api/v1/sessions/{uuid.uuid4()}/stream", params={"token": token})
+    assert missing.status_code == 404  # authenticated by ?token=, then an unknown session

@@ -151,7 +151,8 @@ async def test_a_session_of_another_user_cannot_be_written(
     await post(client, alice, [s.start()])
     body = await post(client, bob, [s.stack(1)])
     assert body["results"][0]["status"] == "rejected"
-    assert "belongs to another user" in body["results"][0]["reason"]
+    reason = body["results"][0]["reason"]
+    assert "cannot be written with this token" in reason and "user" not in reason
     assert (await client.get(f"/api/v1/sessions/{s.session_id}", headers=bob.headers)).status_code == 404
 
 
