@@ -109,6 +109,11 @@ def alerts(user_id: str) -> str:
     return f"{PREFIX}:u:{user_id}:alerts"
 
 
+def alert_channel(user_id: str) -> str:
+    """Pub/sub channel on which each new tilt alert of the user is published (JSON), for live subscribers."""
+    return f"{PREFIX}:live-alerts:{user_id}"
+
+
 def lag_samples(sink: str) -> str:
     """Recent acceptance-to-sink lags in ms for one sink, newest first (an operations metric)."""
     return f"{PREFIX}:metrics:lag:{sink}"

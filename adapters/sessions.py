@@ -190,6 +190,15 @@ class SessionStore:
         raws = await self.redis.mget([keys.session(i.decode()).state for i in ids])
         return [_STATE.decode(raw) for raw in raws if raw is not None]
 
+    async def owned_states(self, user_id: str, session_ids: list[str]) -> list[StoredState]:
+        """The states of those of these sessions that the user owns, in the given order."""
+        if not session_ids:
+            return []
+        owners = await self.redis.mget([keys.session(i).owner for i in session_ids])
+        mine = [i for i, o in zip(session_ids, owners, strict=True) if o is not None and o.decode() == user_id]
+        raws = await self.redis.mget([keys.session(i).state for i in mine]) if mine else []
+        return [_STATE.decode(raw) for raw in raws if raw is not None]
+
     async def started(self, session_ids: list[str]) -> set[str]:
         """The sessions among these that a ``session.started`` was accepted for."""
         if not session_ids:

@@ -21,6 +21,7 @@ from adapters.sessions import SessionStore
 from api.deps import DrainKick, ReadinessCheck, provide_kick, provide_principal
 from api.edge import add_edge_headers, internal_error
 from api.events.controllers import EventController
+from api.graphql import graphql_controller
 from api.health import healthz, readyz
 from api.sessions.controllers import SessionController
 from api.streams import StreamLimit
@@ -91,7 +92,7 @@ def create_app(
             yield
 
     return Litestar(
-        route_handlers=[healthz, readyz, EventController, SessionController, *routes],
+        route_handlers=[healthz, readyz, EventController, SessionController, graphql_controller(), *routes],
         dependencies={"principal": Provide(provide_principal), "kick": Provide(provide_kick, sync_to_thread=False)},
         lifespan=[lifespan],
         state=State({"settings": settings, **(state or {})}),

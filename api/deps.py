@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException
 from redis.asyncio import Redis
@@ -58,10 +59,11 @@ def provide_readiness(state: State) -> Mapping[str, ReadinessCheck]:
 QUERY_TOKEN_OPT = "token_in_query"  # noqa: S105 — the name of a route option, not a secret
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str:
+def bearer_token(request: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The token from ``Authorization: Bearer …``; ``?token=`` only on routes that opt in (the SSE stream).
 
-    Anywhere else a token in the URL would land in proxy logs, browser history and Referer headers.
+    Anywhere else a token in the URL would land in proxy logs, browser history and Referer headers. Any connection:
+    an HTTP request or a WebSocket handshake (GraphQL subscriptions).
     """
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")

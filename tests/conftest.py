@@ -5,6 +5,7 @@ Under CI=true a service that cannot start fails the run; elsewhere its tests are
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -130,9 +131,9 @@ class LiveServer(msgspec.Struct):
     app: Any = None  # the Litestar app it serves, for looking at its state (the Redis pool, open streams)
 
 
-@pytest.fixture
-def live_server(runtime: Runtime, redis: Redis) -> Iterator[LiveServer]:
-    """The app on a real socket (uvicorn in a thread): for SSE, browsers and anything that must stream."""
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[LiveServer]:
+    """Run ``app`` on a real socket (uvicorn in a thread) until the block ends."""
     import threading
     import time
 
@@ -141,7 +142,6 @@ def live_server(runtime: Runtime, redis: Redis) -> Iterator[LiveServer]:
     from tests.services import free_port
 
     port = free_port()
-    app = make_app(runtime)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -150,6 +150,15 @@ def live_server(runtime: Runtime, redis: Redis) -> Iterator[LiveServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the app did not start")
         time.sleep(0.05)
-    yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
-    server.should_exit = True
-    thread.join(30)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+@pytest.fixture
+def live_server(runtime: Runtime, redis: Redis) -> Iterator[LiveServer]:
+    """The app on a real socket: for SSE, WebSockets, browsers and anything that must stream."""
+    with serve(make_app(runtime)) as server:
+        yield server

@@ -27,6 +27,18 @@ class BatchAnswer(msgspec.Struct, frozen=True):
         return cls(results=results, **counts)
 
 
+async def accept_batch(state: State, principal: Principal, kick: DrainKick, items: list[bytes]) -> BatchAnswer:
+    """Ingest a parsed batch for the caller, wake the workers when something was accepted, and answer per event.
+
+    The one path of a batch into the system: REST ``POST /api/v1/events`` and GraphQL ``postEvents`` both call it.
+    """
+    results = await Ingest(state.sessions).ingest(principal, items)
+    answer = BatchAnswer.of(results)
+    if answer.accepted:
+        await kick.kick()
+    return answer
+
+
 class EventController(Controller):
     path = "/api/v1/events"
     tags = ["events"]
@@ -40,8 +52,4 @@ class EventController(Controller):
         kick: NamedDependency[DrainKick],
     ) -> BatchAnswer:
         """Each event is accepted, a duplicate, or rejected with its reason; a bad event rejects only itself."""
-        results = await Ingest(state.sessions).ingest(principal, parse_batch(await request.body()))
-        answer = BatchAnswer.of(results)
-        if answer.accepted:
-            await kick.kick()
-        return answer
+        return await accept_batch(state, principal, kick, parse_batch(await request.body()))

@@ -40,6 +40,18 @@ ORDER BY received_at, at, device, seq, id
 """
 
 
+class TransactionRecord(msgspec.Struct, frozen=True, gc=False):
+    """A deposit, withdrawal or expense as the warehouse holds it (money in minor units)."""
+
+    id: str
+    at: datetime
+    kind: str
+    amount: int
+    currency: str
+    note: str
+    session_id: str | None
+
+
 _ENC = msgspec.json.Encoder()
 
 
@@ -100,16 +112,23 @@ class ExportService:
             )
         return out.getvalue().encode()
 
-    async def transactions_csv(self) -> bytes:
+    async def transactions(self) -> list[TransactionRecord]:
+        """Every deposit, withdrawal and expense, oldest first."""
         sql = (
             "SELECT toString(id), at, kind, amount, currency, note, session_id FROM transactions FINAL "
             "WHERE user_id = {user:String} ORDER BY at, id"
         )
+        return [
+            TransactionRecord(tid, at.replace(tzinfo=UTC), kind, amount, currency, note, session or None)
+            for tid, at, kind, amount, currency, note, session in await self.rows.query(sql, {"user": self.user_id})
+        ]
+
+    async def transactions_csv(self) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(TRANSACTION_FIELDS)
-        for tid, at, kind, amount, currency, note, session in await self.rows.query(sql, {"user": self.user_id}):
-            writer.writerow([tid, _iso(at), kind, major(amount, currency), currency, note, session])
+        for t in await self.transactions():
+            writer.writerow([t.id, _iso(t.at), t.kind, major(t.amount, t.currency), t.currency, t.note, t.session_id])
         return out.getvalue().encode()
 
     async def events(self) -> AsyncIterator[list[Event]]:

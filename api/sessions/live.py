@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import UTC, datetime
 
 import msgspec
 from litestar.exceptions import NotFoundException
 
 from adapters import keys
-from adapters.sessions import SessionStore, decode_state
+from adapters.sessions import SessionStore, StoredState, decode_state
 from api.accounts import Principal
 from api.streams import REVOKED, StreamLimit, subscribed
 from shared.events import Event, decode_stored
@@ -37,9 +38,11 @@ class SessionReader:
         return live_view(stored.state, datetime.now(UTC))
 
     async def recent(self, principal: Principal, limit: int = 50, offset: int = 0) -> list[SessionSummary]:
-        stored = await self.store.recent_states(principal.user_id, offset, limit)
-        now = datetime.now(UTC)
-        return [summarize(live_view(s.state, now)) for s in stored]
+        return _summaries(await self.store.recent_states(principal.user_id, offset, limit))
+
+    async def summaries(self, principal: Principal, session_ids: list[str]) -> list[SessionSummary]:
+        """Summaries of the given sessions in the given order; unknown ids and other users' are left out."""
+        return _summaries(await self.store.owned_states(principal.user_id, session_ids))
 
     async def events(self, principal: Principal, session_id: str) -> list[Event]:
         await self._owned(principal, session_id)
@@ -49,14 +52,23 @@ class SessionReader:
     async def feed(
         self, principal: Principal, session_id: str, limit: StreamLimit, keepalive_s: float = 15.0
     ) -> AsyncGenerator[str | None, None]:
-        """The current state, then the new state after each accepted batch; None asks for a keepalive comment.
+        """The current state, then the new state after each accepted batch, as JSON; None asks for a keepalive."""
+        async with aclosing(self.views(principal, session_id, limit, keepalive_s)) as views:
+            async for view in views:
+                yield None if view is None else _ENC.encode(view).decode()
+
+    async def views(
+        self, principal: Principal, session_id: str, limit: StreamLimit, keepalive_s: float = 15.0
+    ) -> AsyncGenerator[LiveView | None, None]:
+        """The live view now, then after each accepted batch (the commit script publishes the new state); None
+        after ``keepalive_s`` of quiet. Subscribed before the first read, so no batch falls between.
 
         The feed ends when the caller's device is revoked. Past the user's stream cap it raises
         ``TooManyRequestsException`` before yielding anything.
         """
         await self._owned(principal, session_id)
         async with subscribed(self.store.redis, limit, principal, keys.live_channel(session_id)) as subscription:
-            yield _ENC.encode(await self.live(principal, session_id)).decode()
+            yield await self.live(principal, session_id)
             while True:
                 message = await subscription.next(keepalive_s)
                 if message is REVOKED:
@@ -65,5 +77,9 @@ class SessionReader:
                     yield None
                     continue
                 assert isinstance(message, bytes)
-                state = decode_state(message).state
-                yield _ENC.encode(live_view(state, datetime.now(UTC))).decode()
+                yield live_view(decode_state(message).state, datetime.now(UTC))
+
+
+def _summaries(stored: list[StoredState]) -> list[SessionSummary]:
+    now = datetime.now(UTC)
+    return [summarize(live_view(s.state, now)) for s in stored]

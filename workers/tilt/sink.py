@@ -103,6 +103,7 @@ class TiltSink(Sink):
             pipe.expire(keys.tilt_seen(user_id), STATE_TTL_S)
             for alert in alerts:
                 pipe.lpush(keys.alerts(user_id), _ENC.encode(alert))
+                pipe.publish(keys.alert_channel(user_id), _ENC.encode(alert))  # live subscribers (GraphQL)
             pipe.ltrim(keys.alerts(user_id), 0, ALERTS_KEPT - 1)
             await pipe.execute()
 

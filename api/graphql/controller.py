@@ -1,0 +1,29 @@
+"""The Litestar controller for /graphql: HTTP POST/GET for queries and mutations, WebSocket for subscriptions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar.types import ControllerRouterHandler
+from strawberry.litestar import make_graphql_controller
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from api.graphql.context import context_getter
+from api.graphql.schema import build_schema
+
+PATH = "/graphql"
+
+
+def graphql_controller() -> ControllerRouterHandler:
+    """The controller, with its schema built now (from ``create_app``)."""
+    return make_graphql_controller(
+        build_schema(),
+        path=PATH,
+        context_getter=context_getter,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=10),
+        keep_alive=True,
+        keep_alive_interval=15,
+        # GET would let a link or an <img> run a query with the browser's ?token=; POST only.
+        allow_queries_via_get=False,
+    )

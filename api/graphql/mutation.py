@@ -1,0 +1,100 @@
+"""Mutations: events go through the one ingest path of ``POST /api/v1/events``; the rest call the REST services.
+
+There is no ``voidEvent`` / ``correctEvent``: the event schema has no correction events yet, and a GraphQL-only
+correction would be a second rule. They come with the events, when the schema has them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import strawberry
+
+from api.devices.service import DeviceService, DeviceView
+from api.events.batch import parse_batch
+from api.events.controllers import BatchAnswer, accept_batch
+from api.events.ingest import EventResult
+from api.graphql.context import principal
+from api.graphql.query import Ctx
+from api.graphql.types import JSON, Long, object_type
+from api.push.deps import provide_push_book
+from shared.push import PushSubscription, SubscriptionKeys
+
+_ENC = msgspec.json.Encoder()
+
+
+@strawberry.input(description="A deposit, withdrawal or expense, as a `transaction.recorded` event")
+class TransactionInput:
+    id: str = strawberry.field(description="A new UUID for this event; sending it again is answered `duplicate`")
+    seq: int = strawberry.field(description="This device's next sequence number in the stream, from 1")
+    at: str = strawberry.field(description="When, RFC 3339 with the device's offset")
+    kind: str = strawberry.field(description="deposit, withdrawal or expense")
+    amount: Long = strawberry.field(description="Minor units of the currency, > 0")
+    currency: str = strawberry.field(description="ISO 4217 code")
+    note: str = ""
+    session_id: str | None = strawberry.field(default=None, description="The session it belongs to, if any")
+
+    def wire(self) -> dict[str, Any]:
+        data = {"kind": self.kind, "amount": self.amount, "currency": self.currency, "note": self.note}
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "seq": self.seq,
+            "type": "transaction.recorded",
+            "at": self.at,
+            "data": data,
+        }
+
+
+@strawberry.input(description="A browser's PushSubscription.toJSON() keys")
+class PushKeysInput:
+    p256dh: str
+    auth: str
+
+
+@strawberry.input(description="A browser's PushSubscription.toJSON()")
+class PushSubscriptionInput:
+    endpoint: str
+    keys: PushKeysInput
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        graphql_type=object_type(BatchAnswer),
+        description="A batch of 1–500 events in wire form, answered event by event exactly as POST /api/v1/events",
+    )
+    async def post_events(self, info: Ctx, events: list[JSON]) -> BatchAnswer:
+        caller = await principal(info)
+        items = parse_batch(_ENC.encode({"events": events}))
+        return await accept_batch(info.context.state, caller, info.context.kick, items)
+
+    @strawberry.mutation(
+        graphql_type=object_type(EventResult), description="Record a transaction; answered like one posted event"
+    )
+    async def record_transaction(self, info: Ctx, transaction: TransactionInput) -> EventResult:
+        caller = await principal(info)
+        items = parse_batch(_ENC.encode({"events": [transaction.wire()]}))
+        answer = await accept_batch(info.context.state, caller, info.context.kick, items)
+        return answer.results[0]
+
+    @strawberry.mutation(
+        graphql_type=object_type(DeviceView), description="Revoke one of the caller's devices; its token stops at once"
+    )
+    async def revoke_device(self, info: Ctx, device_id: str) -> DeviceView:
+        caller = await principal(info)
+        return await DeviceService(info.context.redis).revoke(caller, device_id)
+
+    @strawberry.mutation(description="Register a browser's push subscription for the caller; returns its endpoint")
+    async def add_push_subscription(self, info: Ctx, subscription: PushSubscriptionInput) -> str:
+        caller = await principal(info)
+        keys = SubscriptionKeys(p256dh=subscription.keys.p256dh, auth=subscription.keys.auth)
+        sub = PushSubscription(endpoint=subscription.endpoint, keys=keys)
+        added = await provide_push_book(info.context.state).add(caller.user_id, sub)
+        return added.endpoint
+
+    @strawberry.mutation(description="Forget one of the caller's push subscriptions; whether it was there")
+    async def remove_push_subscription(self, info: Ctx, endpoint: str) -> bool:
+        caller = await principal(info)
+        return await provide_push_book(info.context.state).remove(caller.user_id, endpoint)
