@@ -26,4 +26,7 @@ def graphql_controller() -> ControllerRouterHandler:
         keep_alive_interval=15,
         # GET would let a link or an <img> run a query with the browser's ?token=; POST only.
         allow_queries_via_get=False,
+        # GraphiQL loads its scripts from a CDN, which the app's Content-Security-Policy (rightly) refuses; any
+        # desktop GraphQL client pointed at /graphql with the token does the same job.
+        graphql_ide=None,
     )
