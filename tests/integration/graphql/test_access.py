@@ -189,7 +189,10 @@ async def test_no_mutation_reaches_another_players_data(
     intruder = SessionScript(session_id=alice_has.running)
     posted = await bob_gql.data(POST, {"events": [intruder.stack(99999)]})
     assert posted["postEvents"]["results"] == [
-        {"status": "rejected", "reason": f"session {alice_has.running} belongs to another user"}
+        {
+            "status": "rejected",
+            "reason": f"`$.session_id` {alice_has.running} cannot be written with this token; use a new session id",
+        }
     ]
     withdrawal = transaction(50, "withdrawal", sessionId=alice_has.running)
     recorded = await bob_gql.data(TRANSACTION, {"t": withdrawal})
