@@ -10,18 +10,20 @@ to which every stream of that device is subscribed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Final
 
 import anyio
 from litestar.exceptions import TooManyRequestsException
+from litestar.response import ServerSentEventMessage
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from adapters import keys
 from api.accounts import Accounts, Principal
 
+KEEPALIVE_S: Final = 15.0  # a comment this often keeps proxies and phones from closing an idle stream
 RETRY_AFTER_S: Final = 5  # told to a client past its stream cap: streams of a closed tab end within this
 _CLOSE_TIMEOUT_S: Final = 5.0
 
@@ -112,3 +114,38 @@ async def subscribed(
             yield Subscription(pubsub, revoked_channel.encode(), active=active)
         finally:
             await close_subscription(pubsub)
+
+
+async def revocation_feed(
+    redis: Redis, limit: StreamLimit, principal: Principal, keepalive_s: float = KEEPALIVE_S
+) -> AsyncGenerator[str | None, None]:
+    """``"ready"``, keepalives (None) until the device is revoked, then ``"revoked"`` and the end."""
+    async with subscribed(redis, limit, principal) as subscription:
+        yield "ready"
+        while (message := await subscription.next(keepalive_s)) is not REVOKED:
+            if message is None:
+                yield None
+        yield "revoked"
+
+
+async def sse_messages(
+    first: str | None, rest: AsyncGenerator[str | None, None], event: str = "state"
+) -> AsyncIterator[ServerSentEventMessage]:
+    """A feed as server-sent events: each item the data of one ``event``, None a keepalive comment.
+
+    The feed is closed when the client leaves (or the feed ends), shielded: a cancelled close would leak its
+    Redis connection until the garbage collector came by.
+    """
+    try:
+        yield _message(first, event)
+        async for item in rest:
+            yield _message(item, event)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await rest.aclose()
+
+
+def _message(item: str | None, event: str) -> ServerSentEventMessage:
+    if item is None:
+        return ServerSentEventMessage(comment="keepalive", data=None)
+    return ServerSentEventMessage(data=item, event=event)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 from exceptiongroup import BaseExceptionGroup
 from reactpy import component
 from reactpy.backend._common import CLIENT_BUILD_DIR
@@ -31,7 +32,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from shared.settings import TOKEN_COOKIE
-from web.client import BankrollClient
+from web.client import ApiError, BankrollClient
 from web.screens.detail import detail
 from web.screens.history import history
 from web.screens.home import home
@@ -146,8 +147,11 @@ def index_html() -> str:
 """
 
 
-def stream_handler(root: Callable[[], Any]) -> Callable[[WebSocket], Any]:
-    """ReactPy's socket: the screen's path after /app becomes its location."""
+REVOKED_CLOSE_CODE = 4401  # the socket's close code when this device's token is revoked while it is open
+
+
+def stream_handler(root: Callable[[], Any], client_for: ClientFactory) -> Callable[[WebSocket], Any]:
+    """ReactPy's socket: the screen's path after /app becomes its location; a revoked device's socket closes."""
 
     async def model_stream(socket: WebSocket) -> None:
         if not same_origin(socket.scope):
@@ -168,14 +172,44 @@ def stream_handler(root: Callable[[], Any]) -> Callable[[WebSocket], Any]:
         location = Location(pathname or "/", f"?{search}" if search else "")
         connection = Connection(scope=socket.scope, location=location, carrier=socket)
         try:
-            await serve_layout(Layout(ConnectionContext(root(), value=connection)), send, recv)
+            async with anyio.create_task_group() as screens:
+                watching = anyio.Event()
+
+                async def close_when_revoked() -> None:
+                    if await revoked(client_for(socket.scope), watching.set):
+                        await socket.close(code=REVOKED_CLOSE_CODE, reason="this device was revoked")
+                        screens.cancel_scope.cancel()
+
+                screens.start_soon(close_when_revoked)
+                # The screens start once a revocation would be seen: one made meanwhile is not missed.
+                await watching.wait()
+                await serve_layout(Layout(ConnectionContext(root(), value=connection)), send, recv)
+                screens.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            if not any(isinstance(e, WebSocketDisconnect) for e in group.exceptions):
+            # The phone left: the disconnect may sit in a group nested by serve_layout's own task group.
+            disconnected, _ = group.split(WebSocketDisconnect)
+            if disconnected is None:
                 raise
         except WebSocketDisconnect:
             pass
 
     return model_stream
+
+
+async def revoked(client: BankrollClient, watching: Callable[[], None]) -> bool:
+    """Wait until the device is revoked (True); False at once when it is not paired or the API cannot say.
+
+    ``watching`` is called once a revocation would be seen, or when there is nothing to watch. An unpaired
+    screen has its own notice: only a token that worked when the socket opened closes it.
+    """
+    try:
+        await client.until_revoked(watching)
+    except ApiError as exc:
+        log.info("not watching for revocation: %s", exc)
+        return False
+    finally:
+        watching()
+    return True
 
 
 def text(body: str, media_type: str) -> Callable[[Request], Any]:
@@ -196,7 +230,7 @@ def create_web_app(client_for: ClientFactory = default_client) -> Starlette:
     sw = (STATIC / "sw.js").read_text().replace("__VERSION__", shell_version())
     manifest = json.dumps(json.loads((STATIC / "manifest.webmanifest").read_text()))
     screen = text(index_html(), "text/html")
-    stream = stream_handler(make_root(client_for))
+    stream = stream_handler(make_root(client_for), client_for)
     return Starlette(
         routes=[
             WebSocketRoute("/_reactpy/stream", stream),

@@ -9,7 +9,7 @@ Exceptions::
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -77,12 +77,32 @@ class BankrollClient:
 
     async def stream(self, session_id: str) -> AsyncIterator[LiveView]:
         """The live state after each accepted batch, from the session's server-sent events."""
+        async for event, data in self._events(f"/api/v1/sessions/{session_id}/stream"):
+            if event == "state":
+                yield _LIVE.decode(data)
+
+    async def until_revoked(self, watching: Callable[[], None] = lambda: None) -> None:
+        """Return once this device is revoked (the API's device stream says so).
+
+        Args:
+            watching: called once the API watches for the revocation (a revocation from then on is seen).
+
+        Raises:
+            Unpaired: the token is already unknown or revoked.
+            ApiError: the stream could not be opened, or ended without a revocation.
+        """
+        async for event, data in self._events("/api/v1/devices/current/stream"):
+            if event == "device" and data == "ready":
+                watching()
+            elif event == "device" and data == "revoked":
+                return
+        raise ApiError("the device stream ended")
+
+    async def _events(self, path: str) -> AsyncIterator[tuple[str, str]]:
+        """The (event, data) pairs of a server-sent event stream."""
         if not self.token:
             raise Unpaired("this device is not paired")
-        async with (
-            self._client(timeout=None) as client,
-            client.stream("GET", f"/api/v1/sessions/{session_id}/stream") as response,
-        ):
+        async with self._client(timeout=None) as client, client.stream("GET", path) as response:
             if response.status_code != 200:
                 await response.aread()
                 _check(response)
@@ -93,8 +113,8 @@ class BankrollClient:
                 elif line.startswith("data:"):
                     data.append(line[5:].removeprefix(" "))
                 elif not line:
-                    if event == "state" and data:
-                        yield _LIVE.decode("\n".join(data))
+                    if event and data:
+                        yield event, "\n".join(data)
                     event, data = "", []
 
 

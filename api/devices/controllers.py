@@ -9,10 +9,12 @@ from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, JSONBody
+from litestar.response import ServerSentEvent
 
 from api.accounts import Principal
 from api.devices.service import DeviceService, DeviceView, Paired, PairRequest
 from api.edge import is_https
+from api.streams import revocation_feed, sse_messages
 from shared.errors import InvalidInput, NotAllowed
 from shared.settings import TOKEN_COOKIE, TOKEN_COOKIE_MAX_AGE_S
 
@@ -44,6 +46,15 @@ class DeviceController(Controller):
     @get("/", summary="The caller's devices, oldest first")
     async def list_devices(self, state: State, principal: NamedDependency[Principal]) -> list[DeviceView]:
         return await DeviceService(state.redis).list(principal)
+
+    @get(
+        "/current/stream",
+        summary="Server-sent events: `event: device` `data: ready`, then `data: revoked` once this device is revoked",
+    )
+    async def revocation(self, state: State, principal: NamedDependency[Principal]) -> ServerSentEvent:
+        feed = revocation_feed(state.redis, state.streams, principal)
+        first = await feed.__anext__()  # the stream cap is checked before the 200 goes out
+        return ServerSentEvent(sse_messages(first, feed, event="device"), headers={"Cache-Control": "no-store"})
 
     @delete("/{device_id:str}", status_code=200, summary="Revoke a device: its token stops working at once")
     async def revoke(self, state: State, principal: NamedDependency[Principal], device_id: FromPath[str]) -> DeviceView:

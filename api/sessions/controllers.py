@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated
 
-import anyio
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEvent
 
 from api.accounts import Principal
 from api.deps import QUERY_TOKEN_OPT
 from api.sessions.live import SessionReader
+from api.streams import sse_messages
 from shared.events import Event
 from shared.reducer import LiveView, SessionSummary
 
@@ -53,20 +52,4 @@ class SessionController(Controller):
     ) -> ServerSentEvent:
         feed = SessionReader(state.sessions).feed(principal, session_id, state.streams)
         first = await feed.__anext__()  # ownership and the stream cap are checked before the 200 goes out
-        return ServerSentEvent(_messages(first, feed), headers={"Cache-Control": "no-store"})
-
-
-async def _messages(first: str | None, rest: AsyncGenerator[str | None, None]) -> AsyncIterator[ServerSentEventMessage]:
-    try:
-        yield ServerSentEventMessage(data=first, event="state")
-        async for item in rest:
-            yield (
-                ServerSentEventMessage(comment="keepalive", data=None)
-                if item is None
-                else ServerSentEventMessage(data=item, event="state")
-            )
-    finally:
-        # The client left (or the device was revoked): close the feed now, shielded, so its Redis connection
-        # goes back to the pool instead of waiting for the garbage collector.
-        with anyio.CancelScope(shield=True):
-            await rest.aclose()
+        return ServerSentEvent(sse_messages(first, feed), headers={"Cache-Control": "no-store"})

@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from adapters import keys
 from adapters.sessions import SessionStore, StoredState, decode_state
 from api.accounts import Principal
-from api.streams import REVOKED, StreamLimit, subscribed
+from api.streams import KEEPALIVE_S, REVOKED, StreamLimit, subscribed
 from shared.events import Event, decode_stored
 from shared.reducer import LiveView, SessionSummary, live_view, summarize
 
@@ -50,7 +50,7 @@ class SessionReader:
         return sorted((decode_stored(r) for r in raws), key=lambda e: e.order_key)
 
     async def feed(
-        self, principal: Principal, session_id: str, limit: StreamLimit, keepalive_s: float = 15.0
+        self, principal: Principal, session_id: str, limit: StreamLimit, keepalive_s: float = KEEPALIVE_S
     ) -> AsyncGenerator[str | None, None]:
         """The current state, then the new state after each accepted batch, as JSON; None asks for a keepalive."""
         async with aclosing(self.views(principal, session_id, limit, keepalive_s)) as views:

@@ -227,6 +227,23 @@ async def test_a_revoked_device_is_told_to_pair_again_and_keeps_its_queue(
     await shot(page, "unpaired")
 
 
+async def test_revoking_a_device_closes_its_open_app_socket_within_a_second(
+    browser_context: Any, server: LiveServer, accounts: Accounts
+) -> None:
+    page, user = await pair(browser_context, server, accounts)
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    await page.goto(f"{server.url}/app/history")
+    await page.wait_for_selector("a.brand", timeout=15000)  # the screen came over the ReactPy socket
+    screen = next(ws for ws in sockets if "/_reactpy/stream" in ws.url)
+    assert not screen.is_closed()
+    device_id = (await accounts.devices(user.user_id))[-1].device_id
+
+    async with screen.expect_event("close", timeout=1000):
+        await accounts.revoke(user.user_id, device_id)  # what `bankroll device revoke` and DELETE do
+    assert screen.is_closed()
+
+
 async def test_a_forgotten_timer_asks_still_playing_and_records_the_real_end(
     browser_context: Any, server: LiveServer, accounts: Accounts
 ) -> None:

@@ -53,6 +53,15 @@ class OpenStream:
                 return state
         raise AssertionError("the stream ended before its first state")
 
+    async def next_event(self) -> tuple[str, str]:
+        event = ""
+        async for line in self.lines:
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                return event, line.removeprefix("data: ")
+        raise AssertionError("the stream ended before its next event")
+
     async def until_end(self) -> None:
         async for _ in self.lines:
             pass
@@ -116,3 +125,18 @@ async def test_revoking_a_device_ends_its_open_stream_within_a_second(
     assert "state" in await asyncio.wait_for(other.first(), timeout=5)
     await other.response.aclose()
     assert (await http.get(f"/api/v1/sessions/{session_id}/stream?token={phone.token}")).status_code == 401
+
+
+async def test_the_device_stream_says_ready_then_revoked_when_the_device_is_revoked(
+    http: httpx.AsyncClient, alice: Player, redis: Redis
+) -> None:
+    accounts = Accounts(redis)
+    phone = await accounts.add_device(alice.user_id, "phone")
+    stream = await open_stream(http, f"/api/v1/devices/current/stream?token={phone.token}")
+    assert stream.response.status_code == 200
+    assert await stream.next_event() == ("device", "ready")
+
+    await accounts.revoke(alice.user_id, phone.device_id)
+    assert await asyncio.wait_for(stream.next_event(), timeout=1.0) == ("device", "revoked")
+    await asyncio.wait_for(stream.until_end(), timeout=1.0)
+    await stream.response.aclose()
