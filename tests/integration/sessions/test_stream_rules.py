@@ -67,8 +67,8 @@ class OpenStream:
             pass
 
 
-async def open_stream(http: httpx.AsyncClient, path: str) -> OpenStream:
-    response = await http.send(http.build_request("GET", path), stream=True)
+async def open_stream(http: httpx.AsyncClient, path: str, headers: dict[str, str] | None = None) -> OpenStream:
+    response = await http.send(http.build_request("GET", path, headers=headers), stream=True)
     return OpenStream(response, response.aiter_lines())
 
 
@@ -132,7 +132,8 @@ async def test_the_device_stream_says_ready_then_revoked_when_the_device_is_revo
 ) -> None:
     accounts = Accounts(redis)
     phone = await accounts.add_device(alice.user_id, "phone")
-    stream = await open_stream(http, f"/api/v1/devices/current/stream?token={phone.token}")
+    bearer = {"Authorization": f"Bearer {phone.token}"}  # the web app's socket asks with its header
+    stream = await open_stream(http, "/api/v1/devices/current/stream", bearer)
     assert stream.response.status_code == 200
     assert await stream.next_event() == ("device", "ready")
 
