@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from typing import Final
 
+from shared.columns import clickhouse_type
+from shared.events import EventBase, SessionEnded, SessionStarted, Stakes, TransactionRecorded
+
+# Columns that hold a value the API accepted take their type from the field's bound (shared/columns.py), so an
+# accepted number always fits. Totals the reducer computes keep Int64/UInt32, checked in tests/unit/test_columns.py.
+COLUMN_TYPES: Final[dict[str, str]] = {
+    "seq": clickhouse_type(EventBase, "seq"),
+    "v": clickhouse_type(EventBase, "v"),
+    **{f: clickhouse_type(Stakes, f) for f in ("small_blind", "big_blind", "ante")},
+    **{f: clickhouse_type(SessionStarted, f) for f in ("table_size", "buy_in", "fee", "bounty")},
+    **{f: clickhouse_type(SessionEnded, f) for f in ("cash_out", "place", "entrants", "prize", "bounties", "tips")},
+    "jackpot": clickhouse_type(SessionEnded, "jackpot"),
+    "amount": clickhouse_type(TransactionRecorded, "amount"),
+}
+
 MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
     (
         1,
@@ -15,16 +30,16 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
                 user_id String,
                 session_id String,
                 device String,
-                seq UInt32,
+                seq {seq},
                 type LowCardinality(String),
                 at DateTime64(3, 'UTC'),
                 utc_offset_min Int16,
                 data String,
-                v UInt16,
+                v {v},
                 received_at DateTime64(3, 'UTC')
             ) ENGINE = ReplacingMergeTree
             ORDER BY (user_id, session_id, id)
-            """,
+            """.format_map(COLUMN_TYPES),
             """
             CREATE TABLE IF NOT EXISTS sessions (
                 user_id String,
@@ -34,26 +49,26 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
                 format LowCardinality(String),
                 game LowCardinality(String),
                 currency LowCardinality(String),
-                small_blind Int64,
-                big_blind Int64,
-                ante Int64,
+                small_blind {small_blind},
+                big_blind {big_blind},
+                ante {ante},
                 location String,
-                table_size UInt8,
+                table_size {table_size},
                 tags Array(String),
-                buy_in Int64,
-                fee Int64,
-                bounty Int64,
+                buy_in {buy_in},
+                fee {fee},
+                bounty {bounty},
                 started_at DateTime64(3, 'UTC'),
                 ended_at Nullable(DateTime64(3, 'UTC')),
                 utc_offset_min Int16,
                 invested Int64,
-                cash_out Nullable(Int64),
-                place Nullable(UInt32),
-                entrants Nullable(UInt32),
-                prize Int64,
-                bounties Int64,
-                tips Int64,
-                jackpot Int64,
+                cash_out {cash_out},
+                place {place},
+                entrants {entrants},
+                prize {prize},
+                bounties {bounties},
+                tips {tips},
+                jackpot {jackpot},
                 profit Int64,
                 win_rate_profit Int64,
                 net_profit Int64,
@@ -63,7 +78,7 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
                 updated_at DateTime64(3, 'UTC')
             ) ENGINE = ReplacingMergeTree(version)
             ORDER BY (user_id, session_id)
-            """,
+            """.format_map(COLUMN_TYPES),
             """
             CREATE TABLE IF NOT EXISTS transactions (
                 id UUID,
@@ -71,12 +86,12 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
                 session_id String,
                 at DateTime64(3, 'UTC'),
                 kind LowCardinality(String),
-                amount Int64,
+                amount {amount},
                 currency LowCardinality(String),
                 note String
             ) ENGINE = ReplacingMergeTree
             ORDER BY (user_id, id)
-            """,
+            """.format_map(COLUMN_TYPES),
         ],
     ),
 ]

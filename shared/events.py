@@ -29,6 +29,7 @@ from typing import Annotated, Any, Final, Literal, get_args, get_origin, get_typ
 
 import msgspec
 
+from shared.columns import bounded
 from shared.errors import InvalidEvent
 from shared.money import Amount, Currency, is_currency
 
@@ -43,11 +44,18 @@ Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Name = Annotated[str, msgspec.Meta(max_length=120)]
 Game = Annotated[str, msgspec.Meta(min_length=1, max_length=20, description="NLH, PLO, PLO5, Stud, Mixed, ...")]
-Seq = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1, description="Per session and device, counting from 1")]
-Version = Annotated[int, msgspec.Meta(ge=1, le=SCHEMA_VERSION, description="Schema version the event was written in")]
+Seq = Annotated[int, bounded("UInt32", ge=1, le=2**31 - 1, description="Per session and device, counting from 1")]
+Version = Annotated[
+    int, bounded("UInt16", ge=1, le=SCHEMA_VERSION, description="Schema version the event was written in")
+]
 AwareTime = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with offset, the device's clock")]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=20)]
-Place = Annotated[int, msgspec.Meta(ge=1, le=2**32 - 1)]
+Place = Annotated[int, bounded("UInt32", ge=1, description="Finishing place or field size, at most 4,294,967,295")]
+TableSize = Annotated[int, bounded("UInt8", ge=2, le=10)]
+# Caps on one session, each a precise rejection at intake. They also bound every total the reducer adds up:
+# MAX_EVENTS_PER_SESSION amounts of at most MAX_AMOUNT stay far inside an Int64 (tests/unit/test_columns.py).
+MAX_EVENTS_PER_SESSION: Final = 2000
+MAX_NOTES_PER_SESSION: Final = 200
 
 
 class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
@@ -67,7 +75,7 @@ class SessionStarted(Payload, frozen=True, gc=False):
     buy_in: Amount
     stakes: Stakes | None = None
     location: Name = ""
-    table_size: Annotated[int, msgspec.Meta(ge=2, le=10)] = 9
+    table_size: TableSize = 9
     fee: Amount = 0
     bounty: Amount = 0
     tags: Tags = []

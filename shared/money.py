@@ -6,6 +6,8 @@ from typing import Annotated
 
 import msgspec
 
+from shared.columns import bounded
+
 # Active ISO 4217 codes (2024 list). Kept here so validation needs no network and no extra package.
 ISO_4217: frozenset[str] = frozenset(
     """
@@ -24,8 +26,9 @@ _MINOR_DIGITS: dict[str, int] = {
     **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
 }
 
+MAX_AMOUNT = 10**15  # ten trillion major units: more than any bankroll, and 2,000 of them still fit an Int64 sum
 Amount = Annotated[
-    int, msgspec.Meta(ge=0, le=10**15, description="Money in integer minor units (cents), never negative")
+    int, bounded("Int64", ge=0, le=MAX_AMOUNT, description="Money in integer minor units (cents), never negative")
 ]
 SignedAmount = Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15, description="Money in integer minor units")]
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 4217 currency code such as USD")]

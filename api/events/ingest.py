@@ -21,7 +21,17 @@ from adapters.outbox import OutboxEntry
 from adapters.sessions import Commit, EndMarker, SessionStore, Snapshot, StoredState, Write
 from api.accounts import Principal
 from shared.errors import InvalidEvent, RetryableError
-from shared.events import Event, SessionEnded, SessionStarted, decode_event, decode_stored, encode_event
+from shared.events import (
+    MAX_EVENTS_PER_SESSION,
+    MAX_NOTES_PER_SESSION,
+    Event,
+    NoteAdded,
+    SessionEnded,
+    SessionStarted,
+    decode_event,
+    decode_stored,
+    encode_event,
+)
 from shared.reducer import SessionState, check_corrected_end, fold, fold_more
 
 Status = Literal["accepted", "duplicate", "rejected"]
@@ -172,6 +182,10 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
         if is_session and seen.end is not None and _after_end(event, seen.end):
             reject(f"session {stream} ended (event {seen.end.event_id}); events after session.ended are refused")
             continue
+        full = _over_cap(seen, event, accepted) if is_session else None
+        if full is not None:
+            reject(full)
+            continue
         if isinstance(event.data, SessionEnded):
             if seen.end is not None:
                 reject(f"session {stream} already ended with event {seen.end.event_id}")
@@ -204,6 +218,21 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
                 msgspec.structs.replace(r, status="rejected", reason=reason) if r.id in late else r for r in results
             ]
     return results, accepted, canon_by_slot
+
+
+def _over_cap(seen: Snapshot, event: Event, accepted: list[Event]) -> str | None:
+    """The session cap this event would break, if any (caps keep the live state and every total bounded)."""
+    state = seen.state.state if seen.state is not None else None
+    if (state.version if state else 0) + len(accepted) >= MAX_EVENTS_PER_SESSION:
+        return (
+            f"session {seen.stream} already holds {MAX_EVENTS_PER_SESSION} events, the most one session may hold; "
+            "end it and start a new session"
+        )
+    if isinstance(event.data, NoteAdded):
+        notes = (len(state.notes) if state else 0) + sum(isinstance(e.data, NoteAdded) for e in accepted)
+        if notes >= MAX_NOTES_PER_SESSION:
+            return f"session {seen.stream} already has {MAX_NOTES_PER_SESSION} notes, the most one session may hold"
+    return None
 
 
 def _same(stored: bytes, canon: bytes) -> bool:

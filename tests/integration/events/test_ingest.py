@@ -246,3 +246,25 @@ async def test_a_body_whose_outer_shape_is_broken_is_one_400(client: AsyncTestCl
             "/api/v1/events", content=body, headers={**alice.headers, "Content-Type": "application/json"}
         )
         assert response.status_code == 400, (body, response.text)
+
+
+async def test_notes_per_session_are_capped_with_a_precise_rejection(
+    client: AsyncTestClient[Any], alice: Player
+) -> None:
+    s = SessionScript()
+    body = await post(client, alice, [s.start(), *[s.note(f"n{i}", after_minutes=0.01) for i in range(205)]])
+    statuses = [r["status"] for r in body["results"]]
+    assert statuses == ["accepted"] * 201 + ["rejected"] * 5
+    assert "already has 200 notes, the most one session may hold" in body["results"][-1]["reason"]
+
+
+async def test_events_per_session_are_capped_with_a_precise_rejection(
+    client: AsyncTestClient[Any], alice: Player
+) -> None:
+    s = SessionScript(start=datetime.now(UTC) - timedelta(hours=40))
+    events = [s.start(), *[s.stack(20000 + i, after_minutes=1) for i in range(2000)]]
+    answers = [await post(client, alice, events[i : i + 500]) for i in range(0, len(events), 500)]
+    results = [r for a in answers for r in a["results"]]
+    assert sum(r["status"] == "accepted" for r in results) == 2000
+    assert [r["status"] for r in results[2000:]] == ["rejected"]
+    assert "already holds 2000 events, the most one session may hold" in results[-1]["reason"]
