@@ -236,7 +236,13 @@ def _tilt_train(settings: Settings, args: argparse.Namespace) -> int:
     from workers.tilt.train import train
 
     card = train(Path(args.out), seed=args.seed, players=args.players, sessions=args.sessions)
-    print(json.dumps(msgspec.to_builtins(card.metrics), indent=2))
+    summary = {
+        "threshold": card.threshold,
+        "scripted": card.scripted,
+        "heldout": card.heldout,
+        "per_event": card.metrics,
+    }
+    print(json.dumps(msgspec.to_builtins(summary), indent=2))
     return 0
 
 

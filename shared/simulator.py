@@ -4,7 +4,10 @@ Each player has a persona; each session is a Markov chain over behaviours — st
 stack, rebuy or top up, take a break, write a note, report a mood, end — whose transition probabilities depend
 on a hidden *tilt* state. Tilt is switched on by triggers (big losses, bad beats, long sessions, late hours) and
 changes behaviour: faster rebuys, bigger swings and a worse win rate, skipped breaks, falling mood, longer
-sessions and, for chasers, a new session right after a losing one at higher stakes.
+sessions. Tilt also starts *between* sessions: after a session ended on tilt, in a bust or on a losing day, a
+player may sit down again the same day already tilted — a revenge session minutes after a bust, moving up in
+stakes and buy-in to win it back, a restart in the small hours (``Simulation.patterns`` names which). Calm
+same-day second sessions happen too.
 
 Money follows published live no-limit hold'em figures, per hour and in big blinds (bb):
 
@@ -61,7 +64,7 @@ class Persona(msgspec.Struct, frozen=True):
     break_every_hours: float  # a calm break after about this much play
     stop_loss_buyins: float  # a calm player stops rebuying once down this much
     rebuy_p: float  # chance a calm player rebuys after busting
-    chase_p: float  # chance a session ended on tilt is followed the same night by a bigger one
+    chase_p: float  # chance a session ended on tilt is followed the same day by a tilted restart (less after a bust)
     stakes: tuple[int, ...]  # indices into STAKES this player usually plays
     start_hour: float  # usual local start hour
     mood_p: float  # chance per stretch of reporting a mood
@@ -92,6 +95,7 @@ class Simulation:
     labels: dict[uuid.UUID, bool] = field(default_factory=dict)  # event id → the player was tilted
     episodes: dict[uuid.UUID, datetime | None] = field(default_factory=dict)  # session id → first tilt start
     personas: dict[str, str] = field(default_factory=dict)  # player name → persona name
+    patterns: dict[uuid.UUID, str] = field(default_factory=dict)  # session id → the between-sessions tilt it began in
 
 
 @dataclass(slots=True)
@@ -125,11 +129,11 @@ class _Table:
 
 
 def simulate(players: int, sessions_per_player: int, seed: int, start: datetime) -> Simulation:
-    """Simulate ``players`` players playing ``sessions_per_player`` sessions each (plus chase sessions).
+    """Simulate ``players`` players playing ``sessions_per_player`` sessions each (plus same-day restarts).
 
     Args:
         players: how many players; personas are drawn with fixed weights.
-        sessions_per_player: planned sessions per player; a chaser's extra same-night sessions come on top.
+        sessions_per_player: planned sessions per player; same-day restarts come on top.
         seed: everything, including event ids, follows from it.
         start: aware datetime; the first sessions start within a few days of it.
 
@@ -180,32 +184,69 @@ def _play_career(
 ) -> list[tuple[str, Event]]:
     events: list[tuple[str, Event]] = []
     day = start.astimezone(player.tz) + timedelta(days=rng.uniform(0, 3))
-    chase: tuple[datetime, int] | None = None
     for _ in range(sessions):
-        while True:
-            if chase is not None:
-                begin, level = chase[0], min(chase[1] + 1, len(STAKES) - 1)
-            else:
-                hour = (player.persona.start_hour + rng.gauss(0, 2.0)) % 24
-                begin = day.replace(hour=int(hour), minute=rng.randrange(60), second=rng.randrange(60), microsecond=0)
-                level = rng.choice(player.persona.stakes)
-            table = _play_session(rng, player, begin, level, tilted=chase is not None)
+        hour = (player.persona.start_hour + rng.gauss(0, 2.0)) % 24
+        begin = day.replace(hour=int(hour), minute=rng.randrange(60), second=rng.randrange(60), microsecond=0)
+        level = rng.choice(player.persona.stakes)
+        plan: _Restart | None = _Restart(begin, level, 1.0, None)
+        day_buyins = 0.0
+        while plan is not None:  # the planned session, then any same-day restarts (extra, not planned ones)
+            table = _play_session(rng, player, plan)
             sim.episodes[table.session_id] = table.tilt_started
+            if plan.pattern is not None:
+                sim.patterns[table.session_id] = plan.pattern
             for event, tilted in table.out:
                 sim.labels[event.id] = tilted
                 events.append((player.name, event))
-            chase = None
-            if table.tilted and rng.random() < player.persona.chase_p:
-                chase = (table.now + timedelta(minutes=rng.uniform(8, 45)), level)
-                continue  # a chase session is extra, not one of the planned ones
-            break
+            day_buyins += (table.stack - table.invested) / table.buy_in
+            plan = _restart(rng, player, table, level=plan.level, day_buyins=day_buyins)
         day = max(day, table.now) + timedelta(days=rng.uniform(1, 4))
     return events
 
 
-def _play_session(rng: random.Random, player: _Player, begin: datetime, level: int, *, tilted: bool) -> _Table:
-    small, big = STAKES[level]
-    buy_in = _round_money(big * rng.uniform(100, 150 if level == 0 else 200), big)
+@dataclass(slots=True, frozen=True)
+class _Restart:
+    """The next session of the same day: when, at which stakes, how big a buy-in, and whether it starts tilted."""
+
+    begin: datetime
+    level: int
+    buy_in_factor: float
+    pattern: str | None  # the between-sessions tilt it starts with, None when calm
+
+
+def _restart(rng: random.Random, player: _Player, table: _Table, *, level: int, day_buyins: float) -> _Restart | None:
+    """Whether the player sits down again the same day, and in what state.
+
+    Between-sessions tilt: a session that ended on tilt, in a bust or a losing day makes a same-day restart likely
+    — a revenge session soon after a bust, moving up to win it back, a late-night restart. Calm restarts (a second
+    session after a good or quiet one) happen too, so "another session today" alone is not tilt.
+    """
+    persona = player.persona
+    busted = table.stack == 0
+    losing_day = day_buyins <= -1.5
+    ended = table.now.astimezone(player.tz)
+    if table.tilted or busted or losing_day:
+        if rng.random() >= persona.chase_p * (1.0 if table.tilted else 0.6):
+            return None
+        move_up = rng.random() < 0.5
+        factor = rng.uniform(1.0, 2.0) if move_up else 1.0
+        level = min(level + move_up, len(STAKES) - 1)
+        if busted and rng.random() < 0.7:
+            return _Restart(table.now + timedelta(minutes=rng.uniform(5, 30)), level, factor, "revenge_after_bust")
+        if (ended.hour >= 20 or ended.hour < 3) and rng.random() < 0.5:  # home, cannot sleep, back in the small hours
+            night = (ended + timedelta(hours=6)).replace(hour=0, minute=30) + timedelta(minutes=rng.uniform(0, 180))
+            return _Restart(max(night, table.now + timedelta(minutes=20)), level, factor, "late_night_restart")
+        gap = timedelta(minutes=rng.uniform(15, 240))
+        return _Restart(table.now + gap, level, factor, "moving_up" if move_up else "losing_day_restart")
+    if day_buyins >= -1.0 and rng.random() < 0.12 and ended.hour < 22:
+        return _Restart(table.now + timedelta(minutes=rng.uniform(15, 240)), level, 1.0, None)
+    return None
+
+
+def _play_session(rng: random.Random, player: _Player, plan: _Restart) -> _Table:
+    small, big = STAKES[plan.level]
+    buy_in = _round_money(big * rng.uniform(100, 150 if plan.level == 0 else 200) * plan.buy_in_factor, big)
+    begin, tilted = plan.begin, plan.pattern is not None
     table = _Table(player, _uuid(rng), big, buy_in, begin, begin, tilted)
     if tilted:
         table.tilt_started, table.mood = begin, 2.0
@@ -352,13 +393,16 @@ class _EpisodeLine(msgspec.Struct, frozen=True, tag_field="kind", tag="session")
     user: str
     persona: str
     tilt_started_at: datetime | None
+    # "within" (tilt began during the session) or the between-sessions pattern it started with:
+    # revenge_after_bust, late_night_restart, moving_up, losing_day_restart; None for a calm session.
+    pattern: str | None = None
 
 
 def to_jsonl(sim: Simulation) -> tuple[bytes, bytes]:
     """The events as ``{"user": name, "event": <wire event>}`` lines, and the ground truth as a file of its own.
 
     The labels file has one ``{"kind": "event", "event_id", "tilted"}`` line per event, then one
-    ``{"kind": "session", "session_id", "user", "persona", "tilt_started_at"}`` line per session.
+    ``{"kind": "session", "session_id", "user", "persona", "tilt_started_at", "pattern"}`` line per session.
     """
     encoder = msgspec.json.Encoder()
     owners: dict[uuid.UUID, str] = {}
@@ -370,5 +414,7 @@ def to_jsonl(sim: Simulation) -> tuple[bytes, bytes]:
     labels = [encoder.encode(_LabelLine(event.id, sim.labels[event.id])) + b"\n" for _, event in sim.events]
     for session_id, started in sim.episodes.items():
         user = owners.get(session_id, "")
-        labels.append(encoder.encode(_EpisodeLine(session_id, user, sim.personas.get(user, ""), started)) + b"\n")
+        pattern = sim.patterns.get(session_id, "within" if started is not None else None)
+        line = _EpisodeLine(session_id, user, sim.personas.get(user, ""), started, pattern)
+        labels.append(encoder.encode(line) + b"\n")
     return b"".join(events), b"".join(labels)

@@ -17,7 +17,7 @@ from typing import Final
 
 import msgspec
 
-from shared.events import ChipsAdded, Event, MoodReported, NoteAdded, SessionEnded, SessionStarted
+from shared.events import ChipsAdded, Event, MoodReported, NoteAdded, SessionEnded, SessionStarted, StackCounted
 from shared.reducer import SessionState, apply_event, played_seconds
 
 FEATURE_NAMES: Final[tuple[str, ...]] = (
@@ -44,15 +44,42 @@ FEATURE_NAMES: Final[tuple[str, ...]] = (
     "minutes_since_last_session",  # from the previous session's end to this one's start, capped at a day
     "last_session_buyins",  # the previous session's result in buy-ins
     "on_break",  # 1 while on a break
+    # The player's day: what came before this session (a "day" runs from 6 am to 6 am local time).
+    "day_sessions",  # sessions started this day, this one included
+    "day_net_buyins",  # the day's earlier sessions' results, each in its own buy-ins
+    "day_busts",  # times the stack went to zero in the day's earlier sessions
+    "last_session_mood",  # the previous session's last mood 1–5 (3 when none)
+    "buyin_vs_usual",  # this session's first buy-in / the player's median first buy-in
+    "start_hour_gap",  # hours between this session's local start and the player's usual start (0–12)
+    "minutes_bust_to_rebuy",  # how soon the last rebuy followed the stack going to zero; the cap when none did
 )
 N_FEATURES: Final = len(FEATURE_NAMES)
+# Known when a session starts, before any play: the hour, stakes and buy-in, the last session, the day so far.
+BEFORE_PLAY: Final = frozenset(
+    {
+        "stakes_vs_usual",
+        "hour_sin",
+        "hour_cos",
+        "late_night",
+        "minutes_since_last_session",
+        "last_session_buyins",
+        "day_sessions",
+        "day_net_buyins",
+        "day_busts",
+        "last_session_mood",
+        "buyin_vs_usual",
+        "start_hour_gap",
+    }
+)
 FEATURE_INDEX: Final[dict[str, int]] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 HISTORY_SIZE: Final = 30  # sessions kept for the baselines
+DAY_STARTS_AT: Final = timedelta(hours=6)  # a session at 02:30 belongs to the evening before
 MINUTES_CAP: Final = 240.0
 DAY_MINUTES: Final = 24 * 60.0
 PRIOR_SD_BB: Final = 80.0  # bb per √hour before a player has history (live NLH; see shared/simulator.py)
 PRIOR_WEIGHT: Final = 5.0  # the prior counts as this many sessions
+ENDED_KEPT: Final = 8
 _WINDOW: Final = timedelta(minutes=60)
 _BAD_BEAT_TAGS: Final = frozenset({"bad_beat", "bad-beat", "badbeat", "cooler"})
 
@@ -64,6 +91,17 @@ class SessionSummary(msgspec.Struct, frozen=True, gc=False):
     big_blind: int
     result_bb: float
     rebuys: int
+    buy_in: int = 0
+    start_hour: float | None = None  # local hour of day the session started
+
+
+class PlayerDay(msgspec.Struct, gc=False):
+    """The player's current day: how many sessions they started, and how the finished ones went."""
+
+    day: str = ""  # ISO date of the player-day (local time, starting at DAY_STARTS_AT)
+    sessions: int = 0
+    net_buyins: float = 0.0
+    busts: int = 0
 
 
 class PlayerHistory(msgspec.Struct, gc=False):
@@ -78,6 +116,10 @@ class PlayerHistory(msgspec.Struct, gc=False):
     typical_rebuys: float = 0.5
     last_ended_at: datetime | None = None
     last_result_buyins: float = 0.0
+    last_mood: int | None = None
+    usual_buy_in: int = 0
+    usual_start_hour: float | None = None  # circular mean of the recent local start hours
+    today: PlayerDay = msgspec.field(default_factory=PlayerDay)
 
 
 class NetPoint(msgspec.Struct, frozen=True, gc=False):
@@ -98,6 +140,16 @@ class SessionFeatures(msgspec.Struct, gc=False):
     bad_beat_times: list[datetime] = []  # the last hour
     minutes_since_last_session: float = DAY_MINUTES
     last_session_buyins: float = 0.0
+    busts: int = 0  # rebuys after going broke, plus a final bust
+    day: str = ""  # the player-day this session belongs to
+    day_sessions: int = 1
+    day_net_buyins: float = 0.0
+    day_busts: int = 0
+    last_session_mood: float = 3.0
+    start_hour: float | None = None
+    start_hour_gap: float = 0.0
+    broke_at: datetime | None = None  # when the stack was last counted at zero, until chips come
+    bust_to_rebuy: float = MINUTES_CAP
 
 
 class FeatureVector(msgspec.Struct, frozen=True, gc=False):
@@ -117,6 +169,7 @@ class PlayerFeatures(msgspec.Struct, gc=False):
 
     history: PlayerHistory = msgspec.field(default_factory=PlayerHistory)
     sessions: dict[str, SessionFeatures] = {}
+    ended: list[str] = []  # the last ENDED_KEPT sessions that ended: their late events are not a new session
 
 
 def new_session(session_id: str) -> SessionFeatures:
@@ -127,17 +180,21 @@ def new_session(session_id: str) -> SessionFeatures:
 def observe_player(player: PlayerFeatures, event: Event) -> FeatureVector | None:
     """Route one event to its session's state and observe it; None for events that say nothing about play.
 
-    A session's state is dropped when it ends (its summary is then in the history).
+    A session's state is dropped when it ends (its summary is then in the history); events that still come for it
+    (a "taking a break" answer to the between-sessions push, a late tap) are ignored.
     """
     if event.session_id is None or event.type in {"transaction.recorded", "tilt.feedback"}:
         return None
     key = str(event.session_id)
     session = player.sessions.get(key)
     if session is None:
+        if key in player.ended:
+            return None
         session = player.sessions[key] = new_session(key)
     vector = observe(player.history, session, event)
     if session.state.status == "ended":
         del player.sessions[key]
+        player.ended = [*player.ended[-(ENDED_KEPT - 1) :], key]
     return vector
 
 
@@ -165,9 +222,15 @@ def observe(history: PlayerHistory, session: SessionFeatures, event: Event) -> F
     match event.data:
         case SessionStarted():
             _start(history, session, at)
-        case ChipsAdded():
+        case ChipsAdded(kind=kind):
             session.rebuy_times.append(at)
             session.last_rebuy_at = at
+            session.busts += kind == "rebuy"
+            if session.broke_at is not None:
+                session.bust_to_rebuy = min(MINUTES_CAP, max(0.0, (at - session.broke_at).total_seconds() / 60))
+                session.broke_at = None
+        case StackCounted(amount=amount):
+            session.broke_at = at if amount == 0 and state.format == "cash" else None
         case NoteAdded(text=text, tags=tags):
             if _BAD_BEAT_TAGS.intersection(tags) or "bad beat" in text.lower():
                 session.bad_beat_times.append(at)
@@ -202,11 +265,41 @@ def _trim(state: SessionState) -> None:
         state.tilt_feedback = state.tilt_feedback[-5:]
 
 
+def player_day(at: datetime) -> str:
+    """The player-day of a local time: the date, with the hours before DAY_STARTS_AT counted to the day before."""
+    return (at - DAY_STARTS_AT).date().isoformat()
+
+
+def local_hour(at: datetime) -> float:
+    """Hour of day on the device's clock (the event keeps the device's offset)."""
+    return at.hour + at.minute / 60
+
+
+def hour_gap(a: float, b: float) -> float:
+    """Hours between two hours of day around the clock (0–12)."""
+    gap = abs(a - b) % 24
+    return min(gap, 24 - gap)
+
+
 def _start(history: PlayerHistory, session: SessionFeatures, at: datetime) -> None:
+    """Take what the session needs from the player's past at its start: the last session and the day so far."""
     if history.last_ended_at is not None:
         gap = (at - history.last_ended_at).total_seconds() / 60
         session.minutes_since_last_session = min(DAY_MINUTES, max(0.0, gap))
         session.last_session_buyins = history.last_result_buyins
+        session.last_session_mood = float(history.last_mood) if history.last_mood is not None else 3.0
+    today = history.today
+    day = player_day(at)
+    if today.day != day:
+        today = history.today = PlayerDay(day)
+    today.sessions += 1
+    session.day = day
+    session.day_sessions = today.sessions
+    session.day_net_buyins = today.net_buyins
+    session.day_busts = today.busts
+    session.start_hour = local_hour(at)
+    if history.usual_start_hour is not None:
+        session.start_hour_gap = hour_gap(session.start_hour, history.usual_start_hour)
     session.peak_net = session_net(session.state)
     session.points = [NetPoint(at, session.peak_net)]
 
@@ -252,12 +345,13 @@ def _vector(history: PlayerHistory, session: SessionFeatures, at: datetime, net:
     since_rebuy = MINUTES_CAP
     if session.last_rebuy_at is not None:
         since_rebuy = min(MINUTES_CAP, max(0.0, (at - session.last_rebuy_at).total_seconds() / 60))
-    local = at.hour + at.minute / 60
+    local = local_hour(at)
     angle = 2 * math.pi * local / 24
     expected_bb = history.bb_per_hour * hours
     mood_last = session.last_mood if session.last_mood is not None else 3
     best_mood = session.best_mood if session.best_mood is not None else mood_last
     usual_bb = history.usual_big_blind
+    usual_buy_in = history.usual_buy_in
     values = (
         hours,
         hours / max(history.median_hours, 0.5),
@@ -282,6 +376,13 @@ def _vector(history: PlayerHistory, session: SessionFeatures, at: datetime, net:
         session.minutes_since_last_session,
         session.last_session_buyins,
         1.0 if on_break else 0.0,
+        float(session.day_sessions),
+        session.day_net_buyins,
+        float(session.day_busts),
+        session.last_session_mood,
+        state.buy_in / usual_buy_in if usual_buy_in and state.buy_in else 1.0,
+        session.start_hour_gap,
+        session.bust_to_rebuy,
     )
     return FeatureVector(values)
 
@@ -292,14 +393,23 @@ def _learn(history: PlayerHistory, session: SessionFeatures, at: datetime, net: 
     history.sessions += 1
     history.last_ended_at = state.ended_at or at
     history.last_result_buyins = net / buy_in_unit(state)
+    history.last_mood = session.last_mood
+    busted = state.format == "cash" and state.stack == 0
+    if history.today.day == session.day:
+        history.today.net_buyins += history.last_result_buyins
+        history.today.busts += session.busts + busted
     hours = played_seconds(state, at) / 3600
     if state.format != "cash" or state.big_blind <= 0 or hours < 0.05:
         return
-    summary = SessionSummary(hours, state.big_blind, net / state.big_blind, state.rebuys)
+    summary = SessionSummary(
+        hours, state.big_blind, net / state.big_blind, state.rebuys, state.buy_in, session.start_hour
+    )
     history.recent = [*history.recent[-(HISTORY_SIZE - 1) :], summary]
     recent = history.recent
     history.median_hours = statistics.median(s.hours for s in recent)
     history.usual_big_blind = int(statistics.median_low(s.big_blind for s in recent))
+    history.usual_buy_in = int(statistics.median_low(s.buy_in for s in recent))
+    history.usual_start_hour = _mean_hour([s.start_hour for s in recent if s.start_hour is not None])
     total_hours = sum(s.hours for s in recent)
     history.bb_per_hour = sum(s.result_bb for s in recent) / total_hours
     # Each session's deviation from the player's rate, scaled to one hour, estimates the per-hour variance;
@@ -307,3 +417,21 @@ def _learn(history: PlayerHistory, session: SessionFeatures, at: datetime, net: 
     squares = sum((s.result_bb - history.bb_per_hour * s.hours) ** 2 / s.hours for s in recent)
     history.sd_bb_per_hour = math.sqrt((PRIOR_WEIGHT * PRIOR_SD_BB**2 + squares) / (PRIOR_WEIGHT + len(recent)))
     history.typical_rebuys = sum(s.rebuys for s in recent) / len(recent)
+
+
+def _mean_hour(hours: list[float]) -> float | None:
+    """The circular mean of hours of day (23:00 and 01:00 average to midnight, not noon)."""
+    if not hours:
+        return None
+    angles = [2 * math.pi * h / 24 for h in hours]
+    mean = math.atan2(sum(map(math.sin, angles)), sum(map(math.cos, angles)))
+    return (mean * 24 / (2 * math.pi)) % 24
+
+
+def pause_signals(session: SessionFeatures, vector: FeatureVector) -> int:
+    """How many strong tilt signals a session ends with: a bust, mood at the bottom or falling, a rebuy in the last
+    hour, a losing day (this session and the day's earlier ones down 1.5 buy-ins or more)."""
+    busted = session.state.format == "cash" and session.state.stack == 0
+    low_mood = session.last_mood is not None and (vector["mood_last"] <= 2 or vector["mood_drop"] >= 2)
+    losing_day = vector["day_net_buyins"] + vector["net_buyins"] <= -1.5
+    return int(busted) + int(low_mood) + int(vector["rebuys_60m"] >= 1) + int(losing_day)

@@ -288,7 +288,7 @@ class AlertPayload(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def urgency(self) -> Urgency:
         # A break suggestion should wake the phone; a reality check can wait for the next natural wake-up.
-        return "high" if self.kind == "break_suggestion" else "normal"
+        return "normal" if self.kind == "reality_check" else "high"
 
     @property
     def topic(self) -> str:
@@ -299,10 +299,16 @@ class AlertPayload(msgspec.Struct, frozen=True, kw_only=True):
 def alert_payload(alert: Alert) -> AlertPayload:
     """Turn a tilt alert into the notification the player sees."""
     reasons = alert.reasons[:3]
+    why = f": {'; '.join(reasons)}" if reasons else ""
     if alert.kind == "break_suggestion":
         title = "Time for a break?"
-        why = f": {'; '.join(reasons)}" if reasons else ""
         body = f"Your play shows signs of tilt{why}. A few minutes away from the table helps."
+    elif alert.kind == "start_check":
+        title = "Before you play this one"
+        body = f"This session starts with signs of tilt{why}. Is now the right time?"
+    elif alert.kind == "pause_suggestion":
+        title = "A break before the next session?"
+        body = f"That session ended with signs of tilt{why}. A pause before the next one helps."
     else:
         title = "Reality check"
         body = _reality_text(alert)

@@ -181,6 +181,14 @@ def test_a_break_suggestion_payload_offers_both_answers_and_links_to_the_session
     assert payload.urgency == "high"
 
 
+def test_a_start_check_and_a_pause_suggestion_say_when_they_come_and_offer_the_same_answers() -> None:
+    start, pause = alert_payload(alert("start_check")), alert_payload(alert("pause_suggestion"))
+    assert start.title == "Before you play this one" and "3 big losses; faster play" in start.body
+    assert pause.title == "A break before the next session?" and "before the next one" in pause.body
+    assert start.actions == pause.actions == alert_payload(alert()).actions
+    assert start.urgency == pause.urgency == "high"
+
+
 def test_a_reality_check_payload_shows_time_result_and_hourly() -> None:
     payload = alert_payload(alert("reality_check"))
     assert payload.kind == "reality_check" and payload.title == "Reality check"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import statistics
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ import pytest
 from shared.events import Event, decode_event, encode_event
 from shared.reducer import fold
 from shared.simulator import Simulation, simulate, simulate_until, to_jsonl
+from shared.tilt_features import player_day
 
 START = datetime(2025, 3, 3, 12, tzinfo=UTC)
 
@@ -116,3 +118,28 @@ def test_moving_a_history_back_keeps_its_local_hours_and_its_ground_truth() -> N
     shift = {n.at - m.at for (_, n), (_, m) in zip(nominal.events, moved.events, strict=True)}
     assert len(shift) == 1 and next(iter(shift)) % timedelta(days=1) == timedelta(0)  # whole days only
     assert list(moved.labels.values()) == list(nominal.labels.values())
+
+
+def test_between_session_tilt_starts_at_a_same_day_restart_and_is_labelled_with_its_pattern() -> None:
+    big = simulate(players=80, sessions_per_player=12, seed=5, start=START)
+    starts = {e.session_id: e for _, e in big.events if e.type == "session.started"}
+    assert set(big.patterns.values()) == {"revenge_after_bust", "late_night_restart", "moving_up", "losing_day_restart"}
+    for session_id in big.patterns:
+        start = starts[session_id]
+        began = big.episodes[session_id]
+        assert began is not None and began <= start.at  # tilted from the start
+        assert big.labels[start.id]
+    rows = [json.loads(line) for line in to_jsonl(big)[1].splitlines()]
+    patterns = {row["session_id"]: row["pattern"] for row in rows if row["kind"] == "session"}
+    assert {patterns[str(sid)] for sid in big.patterns} == set(big.patterns.values())
+    assert all(patterns[str(sid)] == "within" for sid, at in big.episodes.items() if at and sid not in big.patterns)
+
+
+def test_calm_players_also_play_a_second_session_the_same_day() -> None:
+    big = simulate(players=80, sessions_per_player=12, seed=5, start=START)
+    days: dict[tuple[str, object], list[uuid.UUID]] = defaultdict(list)
+    for name, event in big.events:
+        if event.type == "session.started" and event.session_id is not None:
+            days[(name, player_day(event.at))].append(event.session_id)
+    calm_seconds = [ids[1] for ids in days.values() if len(ids) > 1 and big.episodes[ids[1]] is None]
+    assert len(calm_seconds) >= 10

@@ -23,6 +23,8 @@ from shared.events import (
     make_event,
 )
 from shared.tilt_features import (
+    DAY_MINUTES,
+    ENDED_KEPT,
     FEATURE_NAMES,
     MINUTES_CAP,
     FeatureVector,
@@ -188,3 +190,74 @@ def test_windows_stay_small_over_a_long_session() -> None:
     assert len(session.points) <= 2 * 60 // 5 + 2
     assert len(session.state.stack_points) <= 1 and len(session.state.moods) <= 1
     assert len(msgspec.json.encode(session)) < 8_000
+
+
+def _play(player: PlayerFeatures, start: float, end: float, cash_out: int, *, big_blind: int = 500, **kw: int) -> None:
+    """One finished 2/5 session from ``start`` to ``end`` minutes after T0, with an optional mood and busts."""
+    s = Session()
+    events = [s.start(start, big_blind)]
+    for _ in range(kw.get("busts", 0)):
+        events += [s.at(start + 1, StackCounted(0)), s.at(start + 2, ChipsAdded(BUY_IN))]
+    if "mood" in kw:
+        events.append(s.at(end - 1, MoodReported(kw["mood"])))
+    events.append(s.at(end, SessionEnded(cash_out=cash_out)))
+    for event in events:
+        observe_player(player, event)
+
+
+def test_a_session_sees_the_days_earlier_sessions_results_and_busts() -> None:
+    player = PlayerFeatures()
+    _play(player, 0, 120, 0, busts=1)  # lost the buy-in and a rebuy, then busted: −2 buy-ins, 2 busts
+    _play(player, 150, 240, 30_000, mood=1)  # −0.4 buy-ins, mood at the bottom
+    third = Session()
+    vector = observe_player(player, third.start(270))
+    assert vector is not None
+    assert vector["day_sessions"] == 3.0
+    assert vector["day_net_buyins"] == -2.4
+    assert vector["day_busts"] == 2.0
+    assert vector["last_session_mood"] == 1.0
+    assert vector["minutes_since_last_session"] == 30.0
+
+
+def test_a_small_hours_session_belongs_to_the_evening_before_and_the_next_day_starts_fresh() -> None:
+    player = PlayerFeatures()
+    _play(player, 0, 120, 20_000)  # 20:00–22:00 local
+    late = observe_player(player, Session().start(6 * 60 + 30))  # 02:30 the next morning: the same player-day
+    assert late is not None and late["day_sessions"] == 2.0 and late["day_net_buyins"] == -0.6
+    tomorrow = observe_player(player, Session().start(23 * 60))  # 19:00 the next evening
+    assert tomorrow is not None and (tomorrow["day_sessions"], tomorrow["day_net_buyins"]) == (1.0, 0.0)
+
+
+def test_buy_in_stakes_and_start_hour_are_measured_against_the_players_own_usual() -> None:
+    player = PlayerFeatures()
+    for day in range(3):
+        _play(player, day * DAY_MINUTES, day * DAY_MINUTES + 240, BUY_IN, big_blind=200)  # 20:00 starts at 1/2
+    s = Session()
+    start = s.at(3 * DAY_MINUTES + 6 * 60 + 30, SessionStarted("cash", "NLH", "USD", 4 * BUY_IN, Stakes(500, 1000)))
+    vector = observe_player(player, start)  # 02:30, four times the buy-in, 5× the big blind
+    assert vector is not None
+    assert vector["buyin_vs_usual"] == 4.0
+    assert vector["stakes_vs_usual"] == 5.0
+    assert vector["start_hour_gap"] == 6.5
+    assert player.history.usual_buy_in == BUY_IN
+
+
+def test_taps_after_a_session_ended_do_not_open_it_again_and_the_memory_of_ended_sessions_is_bounded() -> None:
+    player = PlayerFeatures()
+    s = Session()
+    for event in [s.start(), s.at(60, SessionEnded(cash_out=BUY_IN))]:
+        observe_player(player, event)
+    assert observe_player(player, s.at(70, BreakStarted())) is None
+    assert player.sessions == {}
+    for day in range(1, 20):
+        _play(player, day * DAY_MINUTES, day * DAY_MINUTES + 60, BUY_IN)
+    assert len(player.ended) == ENDED_KEPT and len(player.history.recent) <= 30
+
+
+def test_a_rebuy_right_after_going_broke_is_measured_from_the_bust() -> None:
+    s = Session()
+    vector, _ = run([s.start(), s.at(40, StackCounted(0)), s.at(43, ChipsAdded(BUY_IN))])
+    assert vector["minutes_bust_to_rebuy"] == 3.0
+    s2 = Session()
+    top_up, _ = run([s2.start(), s2.at(40, StackCounted(10_000)), s2.at(43, ChipsAdded(BUY_IN, "top_up"))])
+    assert top_up["minutes_bust_to_rebuy"] == MINUTES_CAP

@@ -8,6 +8,7 @@ import msgspec
 
 from shared.tilt_policy import (
     Alert,
+    Moment,
     PlayerPolicy,
     PolicyConfig,
     SessionPolicy,
@@ -43,7 +44,20 @@ def feed(scores: list[tuple[float, float]], config: PolicyConfig = CONFIG) -> li
 
 
 def test_one_high_score_among_calm_ones_does_not_alert() -> None:
-    assert feed([(0, 0.1), (10, 0.9), (20, 0.2), (30, 0.1)]) == []
+    assert feed([(0, 0.1), (10, 0.8), (20, 0.2), (30, 0.1)]) == []
+
+
+def test_one_score_at_the_instant_level_alerts_without_waiting_for_a_second() -> None:
+    assert [a.at for a in feed([(0, 0.1), (10, 0.9)])] == [T0 + timedelta(minutes=10)]
+    assert feed([(0, 0.1), (10, 0.9)], msgspec.structs.replace(CONFIG, instant_score=None)) == []
+
+
+def test_fine_feedback_raises_the_instant_level_with_the_threshold() -> None:
+    player, session = PlayerPolicy(), SessionPolicy("s1")
+    apply_feedback(CONFIG, player, session, "fine", T0)
+    apply_feedback(CONFIG, player, session, "fine", T0)  # threshold 0.6, instant level 0.95
+    later = T0 + timedelta(hours=2)
+    assert decide(CONFIG, player, session, msgspec.structs.replace(tick(0, 0.9), at=later)) is None
 
 
 def test_k_of_the_last_n_high_scores_alert_with_the_reasons() -> None:
@@ -60,16 +74,16 @@ def test_risk_sustained_for_long_enough_alerts_even_with_sparse_events() -> None
 
 
 def test_cooldown_silences_a_second_alert_until_it_ends() -> None:
-    alerts = feed([(0, 0.9), (5, 0.9), (10, 0.9), (30, 0.9), (49, 0.9), (51, 0.9)])
+    alerts = feed([(0, 0.8), (5, 0.8), (10, 0.8), (30, 0.8), (49, 0.8), (51, 0.8)])
     assert [a.at for a in alerts] == [T0 + timedelta(minutes=5), T0 + timedelta(minutes=51)]
 
 
 def test_a_break_silences_the_policy_and_resets_the_streak() -> None:
     player, session = PlayerPolicy(), SessionPolicy("s1")
-    assert decide(CONFIG, player, session, tick(0, 0.9)) is None
+    assert decide(CONFIG, player, session, tick(0, 0.8)) is None
     assert decide(CONFIG, player, session, tick(5, 0.95, on_break=True)) is None
-    assert decide(CONFIG, player, session, tick(25, 0.9)) is None  # the streak starts again after the break
-    assert decide(CONFIG, player, session, tick(30, 0.9)) is not None
+    assert decide(CONFIG, player, session, tick(25, 0.8)) is None  # the streak starts again after the break
+    assert decide(CONFIG, player, session, tick(30, 0.8)) is not None
 
 
 def test_fine_feedback_raises_the_players_threshold_up_to_a_cap() -> None:
@@ -123,8 +137,52 @@ def test_reality_checks_come_sooner_and_more_insistently_as_risk_rises() -> None
 
 def test_states_survive_a_round_trip_through_json() -> None:
     player, session = PlayerPolicy(), SessionPolicy("s1")
-    decide(CONFIG, player, session, tick(0, 0.9))
+    decide(CONFIG, player, session, tick(0, 0.8))
     session2 = msgspec.json.decode(msgspec.json.encode(session), type=SessionPolicy)
     player2 = msgspec.json.decode(msgspec.json.encode(player), type=PlayerPolicy)
-    assert decide(CONFIG, player2, session2, tick(5, 0.9)) == decide(CONFIG, player, session, tick(5, 0.9))
-    assert decide(CONFIG, player, SessionPolicy("s1"), tick(5, 0.9)) is None
+    assert decide(CONFIG, player2, session2, tick(5, 0.8)) == decide(CONFIG, player, session, tick(5, 0.8))
+    assert decide(CONFIG, player, SessionPolicy("s1"), tick(5, 0.8)) is None
+
+
+def moment(minutes: float, score: float, kind: Moment, signals: int = 0) -> Tick:
+    return Tick(session_id="s1", at=T0 + timedelta(minutes=minutes), score=score, moment=kind, strong_signals=signals)
+
+
+def test_one_high_score_at_a_sessions_start_alerts_at_once_and_counts() -> None:
+    player = PlayerPolicy()
+    alert = decide(CONFIG, player, SessionPolicy("s1"), moment(0, 0.8, "start"))
+    assert alert is not None and alert.kind == "start_check" and player.alerts == 1
+    assert decide(CONFIG, player, SessionPolicy("s2"), moment(0, 0.3, "start")) is None
+
+
+def test_an_alert_at_the_start_starts_the_sessions_cooldown() -> None:
+    player, session = PlayerPolicy(), SessionPolicy("s1")
+    decide(CONFIG, player, session, moment(0, 0.8, "start"))
+    assert [decide(CONFIG, player, session, tick(m, 0.9)) for m in (5, 10, 20)] == [None, None, None]
+
+
+def test_a_risky_end_with_a_strong_signal_suggests_one_pause_before_the_next_session() -> None:
+    player = PlayerPolicy()
+    assert decide(CONFIG, player, SessionPolicy("s1"), moment(0, 0.9, "end", signals=0)) is None
+    pause = decide(CONFIG, player, SessionPolicy("s1"), moment(0, 0.9, "end", signals=2))
+    assert pause is not None and pause.kind == "pause_suggestion" and player.alerts == 1
+    assert decide(CONFIG, player, SessionPolicy("s2"), moment(30, 0.9, "end", signals=2)) is None  # one push
+    assert decide(CONFIG, player, SessionPolicy("s3"), moment(50, 0.9, "end", signals=2)) is not None
+
+
+def test_feedback_to_a_pause_suggestion_moves_the_threshold_like_any_alert() -> None:
+    player = PlayerPolicy()
+    apply_feedback(CONFIG, player, SessionPolicy("s1"), "fine", T0)
+    assert threshold_for(CONFIG, player) == CONFIG.threshold + CONFIG.fine_step
+    assert decide(CONFIG, player, SessionPolicy("s2"), moment(60, 0.52, "start")) is None
+    assert decide(CONFIG, player, SessionPolicy("s2"), moment(10, 0.99, "end", signals=1)) is None  # quiet after it
+
+
+def test_starts_and_ends_use_their_own_threshold_moved_by_the_same_feedback() -> None:
+    config = msgspec.structs.replace(CONFIG, between_threshold=0.7)
+    player = PlayerPolicy()
+    assert decide(config, player, SessionPolicy("s1"), moment(0, 0.65, "start")) is None
+    assert decide(config, player, SessionPolicy("s2"), moment(0, 0.75, "start")) is not None
+    apply_feedback(config, player, SessionPolicy("s2"), "fine", T0)
+    assert threshold_for(config, player, "start") == threshold_for(config, player, "end") == 0.75
+    assert threshold_for(config, player) == 0.55

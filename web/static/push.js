@@ -114,7 +114,7 @@ var Push = (function () {
         // One notification per session: a newer alert replaces the older one, and says so by buzzing again.
         tag: `tilt-${payload.session_id}`,
         renotify: true,
-        requireInteraction: payload.kind === "break_suggestion",
+        requireInteraction: payload.kind !== "reality_check",
         icon: "/static/icons/icon-192.png",
         badge: "/static/icons/icon-192.png",
         actions: (payload.actions || []).map((a) => ({ action: a.action, title: a.title })),

@@ -13,10 +13,19 @@ from typing import Any
 
 import msgspec
 
-from shared.events import Event, TiltFeedback, decode_stored
+from shared.errors import InvalidEvent
+from shared.events import Event, SessionEnded, SessionStarted, TiltFeedback, decode_stored
 from shared.reducer import played_seconds
-from shared.tilt_features import PlayerFeatures, SessionFeatures, drop_stale, observe_player, session_net
-from shared.tilt_policy import Alert, PlayerPolicy, PolicyConfig, SessionPolicy, Tick, apply_feedback, decide
+from shared.tilt_features import (
+    PlayerFeatures,
+    PlayerHistory,
+    SessionFeatures,
+    drop_stale,
+    observe_player,
+    pause_signals,
+    session_net,
+)
+from shared.tilt_policy import Alert, Moment, PlayerPolicy, PolicyConfig, SessionPolicy, Tick, apply_feedback, decide
 from workers.tilt.scorer import TiltScorer
 
 
@@ -40,6 +49,7 @@ class _ReplayLine(msgspec.Struct, frozen=True):
 _PLAYER_DECODER = msgspec.json.Decoder(TrackedPlayer)
 _SNAPSHOT_DECODER = msgspec.json.Decoder(EngineSnapshot)
 _LINE_DECODER = msgspec.json.Decoder(_ReplayLine)
+_KEYS_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -70,22 +80,39 @@ class TiltEngine:
             return None
         key = str(event.session_id)
         if isinstance(event.data, TiltFeedback):
-            session = player.sessions.setdefault(key, SessionPolicy(key))
+            # An answer to a between-sessions push names a session that has ended: it moves the player's threshold
+            # and quiets them, but keeps no state for that session.
+            session = player.sessions.get(key) or SessionPolicy(key)
             apply_feedback(self.config, player.policy, session, event.data.response, event.at)
             return None
         for stale in drop_stale(player.features, event.at):
             player.sessions.pop(stale, None)
-        vector = observe_player(player.features, event)
         running = player.features.sessions.get(key)
-        if vector is None or running is None:  # nothing to score, or the session just ended
-            player.sessions.pop(key, None)
+        history = player.features.history
+        if isinstance(event.data, SessionEnded):  # reasons use the baselines from before this session taught them
+            history = msgspec.structs.replace(history)
+        vector = observe_player(player.features, event)
+        running = running or player.features.sessions.get(key)
+        if vector is None or running is None:  # nothing to score
             return None
+        ended = key not in player.features.sessions
+        policy = (
+            player.sessions.pop(key, SessionPolicy(key))
+            if ended
+            else player.sessions.setdefault(key, SessionPolicy(key))
+        )
+        if running.state.format != "cash":  # a tournament's length and money follow its structure, not the player
+            return None
+        moment: Moment = "end" if ended else "start" if isinstance(event.data, SessionStarted) else "play"
         # Reasons cost a dozen extra model rows: work them out only for the events that do alert.
-        tick = _tick(player, running, event.at, self.scorer.risk(vector), [])
-        alert = decide(self.config, player.policy, player.sessions.setdefault(key, SessionPolicy(key)), tick)
+        tick = _tick(history, running, event.at, self.scorer.risk(vector), moment)
+        if ended:
+            tick = msgspec.structs.replace(tick, strong_signals=pause_signals(running, vector))
+        alert = decide(self.config, player.policy, policy, tick)
         if alert is None:
             return None
-        return msgspec.structs.replace(alert, reasons=self.scorer.score(vector).reasons)
+        reasons = self.scorer.score(vector, history, at_start=moment == "start").reasons
+        return msgspec.structs.replace(alert, reasons=reasons)
 
     def export_player(self, user: str) -> bytes:
         """One player's state as JSON bytes (empty state for an unknown player)."""
@@ -104,9 +131,9 @@ class TiltEngine:
         self.players = _SNAPSHOT_DECODER.decode(raw).players
 
     def replay(self, path: Path) -> list[dict[str, Any]]:
-        """Feed a ``{"user": name, "event": <wire event>}`` JSONL file through the engine.
+        """Feed a file of events through the engine (see ``read_replay`` for the two formats it accepts).
 
-        Earlier sessions of a player in the file are that player's history. Lines are taken in file order.
+        Earlier sessions of a player in the file are that player's history.
 
         Returns:
             One ``{"session_id", "at", "score", "reasons"}`` dict per alert (reality checks included when the
@@ -116,32 +143,64 @@ class TiltEngine:
             InvalidEvent: a line holds an event that breaks the schema, naming the line.
         """
         alerts: list[dict[str, Any]] = []
-        with path.open("rb") as lines:
-            for number, raw in enumerate(lines, start=1):
-                if not raw.strip():
-                    continue
-                line = _LINE_DECODER.decode(raw)
-                try:
-                    event = decode_stored(bytes(line.event))
-                except Exception as exc:
-                    exc.add_note(f"{path}:{number}")
-                    raise
-                alert = self.observe(line.user, event)
-                if alert is not None:
-                    alerts.append(
-                        {
-                            "session_id": alert.session_id,
-                            "at": alert.at.isoformat(),
-                            "score": alert.score,
-                            "reasons": alert.reasons,
-                        }
-                    )
+        for user, event in read_replay(path):
+            alert = self.observe(user, event)
+            if alert is not None:
+                alerts.append(
+                    {
+                        "session_id": alert.session_id,
+                        "at": alert.at.isoformat(),
+                        "score": alert.score,
+                        "reasons": alert.reasons,
+                    }
+                )
         return alerts
 
 
-def _tick(player: TrackedPlayer, session: SessionFeatures, at: datetime, score: float, reasons: list[str]) -> Tick:
+EXPORT_USER = "me"
+
+
+def read_replay(path: Path) -> list[tuple[str, Event]]:
+    """The events of a replay file with their players, in the order the engine must see them.
+
+    Two formats, told apart by the first line:
+
+    * the replay contract: ``{"user": name, "event": <wire event>}`` lines in phone order, taken in file order;
+    * the app's own ``events.jsonl`` export (``GET /api/v1/export/events.jsonl`` or a backup): one wire event per
+      line, all of one player (called ``EXPORT_USER``), in the order the server received them — put back in the
+      order the phones made them (``Event.order_key``), as the reducer does.
+
+    Raises:
+        InvalidEvent: a line that is not JSON, mixes the formats or breaks the event schema, starting with
+            ``path:line``.
+    """
+    pairs: list[tuple[str, Event]] = []
+    wrapped: bool | None = None
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                keys = _KEYS_DECODER.decode(raw)
+                is_wrapped = "event" in keys
+                if wrapped is not None and is_wrapped != wrapped:
+                    expected = 'a {"user", "event"} line' if wrapped else "a bare event (the export format)"
+                    raise InvalidEvent(f"expected {expected} like the first line, found keys {sorted(keys)}")
+                wrapped = is_wrapped
+                if is_wrapped:
+                    line = _LINE_DECODER.decode(raw)
+                    pairs.append((line.user, decode_stored(bytes(line.event))))
+                else:
+                    pairs.append((EXPORT_USER, decode_stored(raw)))
+            except (msgspec.DecodeError, InvalidEvent) as exc:
+                raise InvalidEvent(f"{path}:{number}: {exc}") from None
+    if wrapped is False:
+        pairs.sort(key=lambda pair: pair[1].order_key)
+    return pairs
+
+
+def _tick(history: PlayerHistory, session: SessionFeatures, at: datetime, score: float, moment: Moment) -> Tick:
     state = session.state
-    history = player.features.history
     seconds = played_seconds(state, at)
     net = session_net(state)
     baseline = round(history.bb_per_hour * state.big_blind) if history.sessions and state.big_blind else None
@@ -149,7 +208,7 @@ def _tick(player: TrackedPlayer, session: SessionFeatures, at: datetime, score: 
         session_id=state.session_id,
         at=at,
         score=score,
-        reasons=reasons,
+        moment=moment,
         on_break=state.on_break_since is not None,
         played_minutes=seconds / 60,
         net=net,

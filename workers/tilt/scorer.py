@@ -20,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from shared.errors import PermanentError
-from shared.tilt_features import FEATURE_INDEX, FEATURE_NAMES, N_FEATURES, FeatureVector
+from shared.tilt_features import BEFORE_PLAY, FEATURE_INDEX, FEATURE_NAMES, N_FEATURES, FeatureVector, PlayerHistory
+from workers.tilt.evaluate import EpisodeMetrics
 
 DEFAULT_MODEL_DIR: Final = Path(__file__).resolve().parent.parent / "tilt_model"
 DEFAULT_MODEL_PATH: Final = DEFAULT_MODEL_DIR / "tilt.onnx"
@@ -41,16 +42,30 @@ class ModelUnavailable(PermanentError):
 
 
 class Metrics(msgspec.Struct, frozen=True, kw_only=True):
-    """How a detector did on held-out simulated players."""
+    """How a score separates tilted from calm moments, per event, on held-out simulated players."""
 
     roc_auc: float
     precision: float  # per event, at the threshold
     recall: float
     f1: float
-    alerts_per_calm_session: float  # through the alert policy (the baseline: once per crossing)
-    calm_sessions_alerted: float  # share of calm sessions with at least one alert
-    tilt_sessions_caught: float  # share of sessions with a tilt episode alerted at or after its start
-    median_minutes_to_alert: float | None  # from the episode's start to the first alert after it
+
+
+class ReliabilityBin(msgspec.Struct, frozen=True):
+    """Calibration: events whose score fell in [low, high), their mean score and how many were really tilted."""
+
+    low: float
+    high: float
+    events: int
+    mean_score: float
+    tilted_share: float
+
+
+class Detectors(msgspec.Struct, frozen=True, kw_only=True):
+    """The model (through the alert policy) beside the stop-loss rules, counted by episodes on one set of players."""
+
+    model: EpisodeMetrics
+    stop_loss_2: EpisodeMetrics
+    stop_loss_3: EpisodeMetrics
 
 
 class DataInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,6 +95,9 @@ class ModelCard(msgspec.Struct, frozen=True, kw_only=True):
     metrics: Metrics
     baseline_rule: str
     baseline: Metrics
+    reliability: list[ReliabilityBin]
+    heldout: Detectors  # held-out simulated players
+    scripted: Detectors  # the hand-scripted scenarios in tests/tilt_scenarios, which the simulator did not write
     policy: dict[str, Any]
     latency_ms: dict[str, float]
     training_seconds: float
@@ -103,66 +121,119 @@ def _plural(count: float, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _time_played(f: FeatureVector) -> str:
+def _clock(hour: float) -> str:
+    minutes = round(hour * 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.0f}×" if ratio >= 2.95 else f"{ratio:.1f}×"
+
+
+_ORDINALS: Final = ("first", "second", "third", "fourth", "fifth", "sixth")
+
+
+def _time_played(f: FeatureVector, h: PlayerHistory) -> str:
     ratio = f["length_vs_median"]
     text = f"playing for {_hours(f['hours_played'])}"
-    return f"{text}, {ratio:.1f}× your usual session" if ratio >= 1.2 else text
+    return f"{text}; your sessions usually last {_hours(h.median_hours)}" if ratio >= 1.2 else text
 
 
-def _session_loss(f: FeatureVector) -> str:
+def _session_loss(f: FeatureVector, h: PlayerHistory) -> str:
     net = f["net_buyins"]
     text = f"down {-net:.1f} buy-ins this session" if net < 0 else f"up {net:.1f} buy-ins this session"
     z = f["session_z"]
     return f"{text} ({-z:.1f} SD below your usual)" if z <= -1.5 else text
 
 
-def _fast_rebuys(f: FeatureVector) -> str:
+def _usual_rebuys(h: PlayerHistory) -> str:
+    typical = h.typical_rebuys
+    if typical < 0.25:
+        return "you rarely rebuy"
+    if typical < 1.5:
+        return "you usually rebuy about once a session"
+    return f"you usually rebuy {typical:.0f} times a session"
+
+
+def _fast_rebuys(f: FeatureVector, h: PlayerHistory) -> str:
     count, since = f["rebuys_60m"], f["minutes_since_rebuy"]
     if count >= 2:
-        return f"{_plural(count, 'rebuy')} in the last hour, the last {since:.0f} min ago"
+        return f"{_plural(count, 'rebuy')} in the last hour, the last {since:.0f} min ago — {_usual_rebuys(h)}"
     return f"rebought {since:.0f} min ago" if since < 240 else "no rebuy lately"
 
 
-def _late(f: FeatureVector) -> str:
-    hour = (math.degrees(math.atan2(f["hour_sin"], f["hour_cos"])) / 15) % 24
-    minutes = round(hour * 60) % (24 * 60)
-    return f"playing at {minutes // 60:02d}:{minutes % 60:02d} local time"
+def _rebuys(f: FeatureVector, h: PlayerHistory) -> str:
+    return f"{_plural(f['rebuys'], 'rebuy')} this session — {_usual_rebuys(h)}"
 
 
-def _mood(f: FeatureVector) -> str:
+def _stakes(f: FeatureVector, h: PlayerHistory) -> str:
+    stakes, buy_in = f["stakes_vs_usual"], f["buyin_vs_usual"]
+    parts = []
+    if stakes >= 1.2 or buy_in < 1.2:
+        parts.append(f"stakes {_times(stakes)} your usual")
+    if buy_in >= 1.2:
+        parts.append(f"buy-in {_times(buy_in)} your usual")
+    return "; ".join(parts)
+
+
+def _hour(f: FeatureVector, h: PlayerHistory) -> str:
+    now = (math.degrees(math.atan2(f["hour_sin"], f["hour_cos"])) / 15) % 24
+    if f["hours_played"] < 0.1:  # at the start: when the session began, against when this player usually begins
+        usual = f" (you usually start around {_clock(h.usual_start_hour)})" if h.usual_start_hour is not None else ""
+        return f"started at {_clock(now)}{usual}"
+    return f"playing at {_clock(now)} local time"
+
+
+def _mood(f: FeatureVector, h: PlayerHistory) -> str:
     drop = f["mood_drop"]
     text = f"mood at {f['mood_last']:.0f}/5"
     return f"{text}, {drop:.0f} below this session's best" if drop >= 1 else text
 
 
-def _chasing(f: FeatureVector) -> str:
-    gap, last = f["minutes_since_last_session"], f["last_session_buyins"]
-    lost = f", which lost {-last:.1f} buy-ins" if last <= -0.5 else ""
+def _last_session(f: FeatureVector, h: PlayerHistory) -> str:
+    gap, last, mood = f["minutes_since_last_session"], f["last_session_buyins"], f["last_session_mood"]
+    how = f"lost {-last:.1f} buy-ins" if last <= -0.5 else f"won {last:.1f} buy-ins" if last >= 0.5 else "broke even"
+    mood_text = f", ending at mood {mood:.0f}/5" if mood <= 2 else ""
     if gap < 180:
-        return f"started {gap:.0f} min after the last session ended{lost}"
-    return f"last session lost {-last:.1f} buy-ins" if last < 0 else f"last session won {last:.1f} buy-ins"
+        return f"started {gap:.0f} min after the last session, which {how}{mood_text}"
+    return f"the last session {how}{mood_text}"
 
 
-# Groups of features that are switched off together, and how each group is said in words.
-REASON_GROUPS: Final[tuple[tuple[tuple[str, ...], Callable[[FeatureVector], str]], ...]] = (
+def _day(f: FeatureVector, h: PlayerHistory) -> str:
+    count, net, busts = round(f["day_sessions"]), f["day_net_buyins"], round(f["day_busts"])
+    nth = _ORDINALS[count - 1] if 0 < count <= len(_ORDINALS) else f"{count}th"
+    parts = [f"{nth} session today"]
+    if net <= -0.2:
+        parts.append(f"down {-net:.1f} buy-ins today")
+    elif net >= 0.2:
+        parts.append(f"up {net:.1f} buy-ins today")
+    if busts:
+        parts.append(f"{_plural(busts, 'bust')} today")
+    return ", ".join(parts)
+
+
+Phrase = Callable[[FeatureVector, PlayerHistory], str]
+
+# Groups of features that are switched off together, and how each group is said in words, with the player's own
+# baselines (``PlayerHistory``) where there is one to compare with.
+REASON_GROUPS: Final[tuple[tuple[tuple[str, ...], Phrase], ...]] = (
     (("hours_played", "length_vs_median"), _time_played),
-    (("hours_since_break",), lambda f: f"{_hours(f['hours_since_break'])} without a break"),
+    (("hours_since_break",), lambda f, h: f"{_hours(f['hours_since_break'])} without a break"),
     (("net_buyins", "session_z"), _session_loss),
-    (("drawdown_buyins",), lambda f: f"{f['drawdown_buyins']:.1f} buy-ins below this session's high"),
+    (("drawdown_buyins",), lambda f, h: f"{f['drawdown_buyins']:.1f} buy-ins below this session's high"),
     (
         ("loss_30m_sd", "loss_60m_sd", "loss_60m_buyins"),
-        lambda f: f"down {f['loss_60m_buyins']:.1f} buy-ins in the last hour",
+        lambda f, h: f"down {f['loss_60m_buyins']:.1f} buy-ins in the last hour",
     ),
     (("rebuys_60m", "minutes_since_rebuy"), _fast_rebuys),
-    (
-        ("rebuys", "rebuys_vs_typical"),
-        lambda f: f"{_plural(f['rebuys'], 'rebuy')} this session, {f['rebuys_vs_typical']:.1f}× your usual",
-    ),
-    (("stakes_vs_usual",), lambda f: f"playing {f['stakes_vs_usual']:.1f}× your usual stakes"),
-    (("hour_sin", "hour_cos", "late_night"), _late),
+    (("rebuys", "rebuys_vs_typical"), _rebuys),
+    (("minutes_bust_to_rebuy",), lambda f, h: f"rebought {f['minutes_bust_to_rebuy']:.0f} min after going broke"),
+    (("stakes_vs_usual", "buyin_vs_usual"), _stakes),
+    (("hour_sin", "hour_cos", "late_night", "start_hour_gap"), _hour),
     (("mood_last", "mood_drop"), _mood),
-    (("bad_beats_60m",), lambda f: f"{_plural(f['bad_beats_60m'], 'bad beat')} noted in the last hour"),
-    (("minutes_since_last_session", "last_session_buyins"), _chasing),
+    (("bad_beats_60m",), lambda f, h: f"{_plural(f['bad_beats_60m'], 'bad beat')} noted in the last hour"),
+    (("minutes_since_last_session", "last_session_buyins", "last_session_mood"), _last_session),
+    (("day_sessions", "day_net_buyins", "day_busts"), _day),
 )
 
 
@@ -239,6 +310,8 @@ class TiltScorer:
         self._session = load_session(self.model_path)
         reference = np.array([self.card.calm_reference[name] for name in FEATURE_NAMES], dtype=np.float32)
         self._groups = [(np.array([FEATURE_INDEX[name] for name in names]), phrase) for names, phrase in REASON_GROUPS]
+        self._before_play = [set(names) <= set(BEFORE_PLAY) for names, _ in REASON_GROUPS]
+        self._in_play = np.array([name not in BEFORE_PLAY for name in FEATURE_NAMES])
         self._reference = reference
 
     @property
@@ -250,25 +323,38 @@ class TiltScorer:
         row = np.asarray(features.values, dtype=np.float32).reshape(1, -1)
         return round(float(predict(self._session, row)[0]), 4)
 
-    def score(self, features: FeatureVector) -> Score:
-        """Risk of tilt in [0, 1] with up to three reasons, strongest first (blocking: call from a thread)."""
+    def score(self, features: FeatureVector, history: PlayerHistory | None = None, *, at_start: bool = False) -> Score:
+        """Risk of tilt in [0, 1] with one to three reasons, strongest first (blocking: call from a thread).
+
+        Args:
+            features: the moment to score.
+            history: the player's baselines the reasons compare with ("you usually rebuy about once a session").
+            at_start: the session's first event: only what is known before play (the day, the last session, stakes,
+                buy-in, the hour) can be a reason; the in-session features keep their values instead of being
+                compared with a calm moment hours into a session.
+        """
         row = np.asarray(features.values, dtype=np.float32)
-        groups = len(self._groups)
-        batch = np.empty((2 + 2 * groups, row.size), dtype=np.float32)
-        batch[0], batch[1] = row, self._reference
-        batch[2 : 2 + groups] = row
-        batch[2 + groups :] = self._reference
-        for i, (columns, _) in enumerate(self._groups):
-            batch[2 + i, columns] = self._reference[columns]
-            batch[2 + groups + i, columns] = row[columns]
+        reference = self._reference.copy()
+        groups = self._groups
+        if at_start:
+            reference[self._in_play] = row[self._in_play]
+            groups = [group for group, before_play in zip(self._groups, self._before_play, strict=True) if before_play]
+        n = len(groups)
+        batch = np.empty((2 + 2 * n, row.size), dtype=np.float32)
+        batch[0], batch[1] = row, reference
+        batch[2 : 2 + n] = row
+        batch[2 + n :] = reference
+        for i, (columns, _) in enumerate(groups):
+            batch[2 + i, columns] = reference[columns]
+            batch[2 + n + i, columns] = row[columns]
         risks = predict(self._session, batch)
         risk, calm = float(risks[0]), float(risks[1])
-        contributions = ((risk - risks[2 : 2 + groups]) + (risks[2 + groups :] - calm)) / 2
-        order = np.argsort(-contributions, kind="stable")
-        reasons = [
-            self._groups[int(i)][1](features) for i in order[:MAX_REASONS] if contributions[i] >= MIN_CONTRIBUTION
-        ]
-        return Score(round(risk, 4), reasons)
+        contributions = ((risk - risks[2 : 2 + n]) + (risks[2 + n :] - calm)) / 2
+        order = [int(i) for i in np.argsort(-contributions, kind="stable")]
+        # The strongest group is always named (an alert without a reason helps nobody); the others when they count.
+        named = [order[0], *(i for i in order[1:MAX_REASONS] if contributions[i] >= MIN_CONTRIBUTION)]
+        baselines = history or PlayerHistory()
+        return Score(round(risk, 4), [groups[i][1](features, baselines) for i in named])
 
     def probabilities(self, matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Risks for many rows at once, without reasons (training metrics, replays in bulk)."""
