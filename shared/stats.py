@@ -688,7 +688,7 @@ def bankroll_guidance(
 
     Args:
         balance: bankroll in minor units.
-        buy_in_by_stake: a standard buy-in per stake label, e.g. {'1/2': 20000, '2/5': 50000}.
+        buy_in_by_stake: a standard buy-in per stake label, e.g. {'NLH 1/2': 20000, 'NLH 2/5': 50000}.
         rule_buy_ins: buy-ins the player wants to hold for the stake played.
         current_stake: the stake played now, one of ``buy_in_by_stake`` (or its blinds alone, see ``resolve_stake``).
         hysteresis: the band h around the rule, 0 ≤ h < 1.

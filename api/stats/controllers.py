@@ -119,7 +119,7 @@ class StatsController(Controller):
         principal: NamedDependency[Principal],
         currency: Currency = None,
         rule: Annotated[float, QueryParameter(description="Buy-ins to hold for the stake played")] = 30,
-        current_stake: Annotated[str | None, QueryParameter(description="Stake played now, e.g. 1/2")] = None,
+        current_stake: Annotated[str | None, QueryParameter(description="Stake played now: NLH 1/2 (or 1/2)")] = None,
         target_risk: Annotated[float | None, QueryParameter(description="Wanted risk of ruin, 0–1")] = None,
         hysteresis: Annotated[float, QueryParameter(description="Band around the rule, 0 ≤ h < 1")] = 0.2,
         buy_in: Annotated[str, QueryParameter(description="standard (100 bb) or usual (median buy-in)")] = "standard",
