@@ -198,7 +198,8 @@ var Pad = (function () {
       data.prize = toMinor(v.prize || "0", s.currency) || 0;
     }
     if (v.ended_at) {
-      const real = Math.min(new Date(v.ended_at).getTime(), Date.now());
+      // The input keeps whole minutes: the start minute would read as before the start, which the server refuses.
+      const real = Math.min(Math.max(new Date(v.ended_at).getTime(), s.startedAt || 0), Date.now());
       data.ended_at = Outbox.localTime(new Date(real));
     }
     await record(id, "session.ended", data, "Session ended");
