@@ -10,20 +10,25 @@ from typing import Any, Final
 
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 from redis import exceptions as redis_errors
 
+from adapters.clickhouse import Warehouse
 from adapters.connections import redis_client
 from adapters.jobs import enqueue_drain
+from adapters.push import VapidKeys
 from adapters.sessions import SessionStore
-from api.deps import DrainKick, ReadinessCheck, provide_kick, provide_principal
+from api.deps import DrainKick, ReadinessCheck, shared_dependencies
+from api.devices import DeviceController
 from api.edge import add_edge_headers, internal_error
 from api.events.controllers import EventController
+from api.exports import ExportController, ImportController, ReplayController
 from api.graphql import graphql_controller
 from api.health import healthz, readyz
+from api.push import PushController
 from api.sessions.controllers import SessionController
+from api.stats import StatsController
 from api.streams import StreamLimit
 from shared.errors import InvalidInput, NotAllowed, PermanentError, RetryableError
 from shared.settings import Settings
@@ -53,6 +58,8 @@ def _store_down(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
 def create_app(
     settings: Settings,
     *,
+    warehouse: Warehouse,
+    vapid: VapidKeys,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     background: Sequence[Background] = (),
     routes: Sequence[ControllerRouterHandler] = (),
@@ -62,9 +69,11 @@ def create_app(
 
     Args:
         settings: loaded settings; ``redis_url`` must be set (the composition root starts a private Redis).
+        warehouse: the ClickHouse warehouse (statistics, exports, replay).
+        vapid: the Web Push key pair (its public half is served to browsers).
         readiness: named async checks for /readyz beyond Redis.
         background: context managers entered after Redis is up (the embedded worker, say).
-        routes: extra route handlers from other areas (web screens, stats, push, devices).
+        routes: extra route handlers from outside the API (the web screens).
         state: extra objects for handlers, put on ``app.state``.
     """
     if not settings.redis_url:
@@ -92,10 +101,23 @@ def create_app(
             yield
 
     return Litestar(
-        route_handlers=[healthz, readyz, EventController, SessionController, graphql_controller(), *routes],
-        dependencies={"principal": Provide(provide_principal), "kick": Provide(provide_kick, sync_to_thread=False)},
+        route_handlers=[
+            healthz,
+            readyz,
+            EventController,
+            SessionController,
+            DeviceController,
+            StatsController,
+            ExportController,
+            ImportController,
+            ReplayController,
+            PushController,
+            graphql_controller(),
+            *routes,
+        ],
+        dependencies=shared_dependencies(),
         lifespan=[lifespan],
-        state=State({"settings": settings, **(state or {})}),
+        state=State({"settings": settings, "warehouse": warehouse, "vapid": vapid, **(state or {})}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Poker Bankroll Tracker", version="1", path="/schema"),
         exception_handlers={

@@ -1,18 +1,26 @@
-"""Dependencies every area shares: the Redis client, the caller, the queue kick."""
+"""Dependencies every area shares: the adapters (Redis, the session store, the warehouse), the caller, the kick.
+
+``create_app`` puts the adapters on ``app.state`` once, at start-up, and provides them to handlers by name; handlers
+and the areas' own ``deps.py`` providers take them as parameters and never read ``app.state`` themselves.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from redis.asyncio import Redis
 
+from adapters.clickhouse import Warehouse
+from adapters.sessions import SessionStore
 from api.accounts import Accounts, Principal
+from api.streams import StreamLimit
 from shared.errors import NotAllowed
 from shared.settings import Settings
 
@@ -40,6 +48,21 @@ def provide_redis(state: State) -> Redis:
     return redis
 
 
+def provide_sessions(state: State) -> SessionStore:
+    sessions: SessionStore = state.sessions
+    return sessions
+
+
+def provide_warehouse(state: State) -> Warehouse:
+    warehouse: Warehouse = state.warehouse
+    return warehouse
+
+
+def provide_streams(state: State) -> StreamLimit:
+    streams: StreamLimit = state.streams
+    return streams
+
+
 def provide_settings(state: State) -> Settings:
     settings: Settings = state.settings
     return settings
@@ -48,11 +71,6 @@ def provide_settings(state: State) -> Settings:
 def provide_kick(state: State) -> DrainKick:
     kick: DrainKick = state.kick
     return kick
-
-
-def provide_readiness(state: State) -> Mapping[str, ReadinessCheck]:
-    checks: Mapping[str, ReadinessCheck] = state.readiness
-    return checks
 
 
 # A route opt: this route also takes ``?token=`` (EventSource sets no headers).
@@ -76,9 +94,22 @@ def bearer_token(request: ASGIConnection[Any, Any, Any, Any]) -> str:
     raise NotAuthorizedException(detail="missing bearer token: send `Authorization: Bearer <token>`")
 
 
-async def provide_principal(request: Request[Any, Any, Any], state: State) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], redis: NamedDependency[Redis]) -> Principal:
     token = bearer_token(request)
     try:
-        return await Accounts(state.redis).authenticate(token)
+        return await Accounts(redis).authenticate(token)
     except NotAllowed as exc:
         raise NotAuthorizedException(detail=str(exc)) from None
+
+
+def shared_dependencies() -> dict[str, Provide]:
+    """The providers every route can ask for by parameter name."""
+    return {
+        "principal": Provide(provide_principal),
+        "redis": Provide(provide_redis, sync_to_thread=False),
+        "settings": Provide(provide_settings, sync_to_thread=False),
+        "sessions": Provide(provide_sessions, sync_to_thread=False),
+        "warehouse": Provide(provide_warehouse, sync_to_thread=False),
+        "streams": Provide(provide_streams, sync_to_thread=False),
+        "kick": Provide(provide_kick, sync_to_thread=False),
+    }

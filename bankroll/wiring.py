@@ -23,10 +23,6 @@ from adapters.jobs import PUSH_JOB
 from adapters.push import PushBook, load_or_create_vapid
 from api import create_app
 from api.deps import ReadinessCheck
-from api.devices import DeviceController
-from api.exports import ExportController, ImportController, ReplayController
-from api.push import PushController
-from api.stats import StatsController
 from bankroll.redis_server import PrivateRedis
 from shared.settings import Settings
 from web import web_routes
@@ -146,18 +142,10 @@ def make_app(runtime: Runtime) -> Litestar:
         runtime.settings,
         readiness=runtime.readiness,
         background=background,
-        routes=[
-            DeviceController,
-            StatsController,
-            ExportController,
-            ImportController,
-            ReplayController,
-            PushController,
-            *web_routes(),
-        ],
+        warehouse=runtime.warehouse,
+        vapid=load_or_create_vapid(runtime.settings.data_dir),
+        routes=web_routes(),
         state={
-            "warehouse": runtime.warehouse,
-            "vapid": load_or_create_vapid(runtime.settings.data_dir),
             "fanout_figures": functools.partial(outbox_figures, sinks=runtime.sinks),
         },
     )

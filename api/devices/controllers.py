@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import Cookie, State
-from litestar.di import NamedDependency
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent
+from redis.asyncio import Redis
 
 from api.accounts import Principal
+from api.devices.deps import provide_devices
 from api.devices.service import DeviceService, DeviceView, Paired, PairRequest
 from api.edge import is_https
-from api.streams import revocation_feed, sse_messages
+from api.streams import StreamLimit, revocation_feed, sse_messages
 from shared.errors import InvalidInput, NotAllowed
 from shared.settings import TOKEN_COOKIE, TOKEN_COOKIE_MAX_AGE_S
 
@@ -22,14 +24,15 @@ from shared.settings import TOKEN_COOKIE, TOKEN_COOKIE_MAX_AGE_S
 class DeviceController(Controller):
     path = "/api/v1/devices"
     tags = ["devices"]
+    dependencies = {"devices": Provide(provide_devices, sync_to_thread=False)}
 
     @post("/pair", status_code=201, summary="Trade a one-time pairing code for a device token")
     async def pair(
-        self, request: Request[Any, Any, Any], state: State, data: JSONBody[PairRequest]
+        self, request: Request[Any, Any, Any], devices: NamedDependency[DeviceService], data: JSONBody[PairRequest]
     ) -> Response[Paired]:
         """The token comes back in the body (for the offline outbox) and as an HttpOnly cookie for the screens."""
         try:
-            paired = await DeviceService(state.redis).pair(data)
+            paired = await devices.pair(data)
         except NotAllowed as exc:  # an unknown or used code is an authentication failure, not a 403
             raise NotAuthorizedException(detail=str(exc)) from None
         cookie = Cookie(
@@ -44,21 +47,30 @@ class DeviceController(Controller):
         return Response(paired, status_code=201, cookies=[cookie])
 
     @get("/", summary="The caller's devices, oldest first")
-    async def list_devices(self, state: State, principal: NamedDependency[Principal]) -> list[DeviceView]:
-        return await DeviceService(state.redis).list(principal)
+    async def list_devices(
+        self, devices: NamedDependency[DeviceService], principal: NamedDependency[Principal]
+    ) -> list[DeviceView]:
+        return await devices.list(principal)
 
     @get(
         "/current/stream",
         summary="Server-sent events: `event: device` `data: ready`, then `data: revoked` once this device is revoked",
     )
-    async def revocation(self, state: State, principal: NamedDependency[Principal]) -> ServerSentEvent:
-        feed = revocation_feed(state.redis, state.streams, principal)
+    async def revocation(
+        self,
+        redis: NamedDependency[Redis],
+        streams: NamedDependency[StreamLimit],
+        principal: NamedDependency[Principal],
+    ) -> ServerSentEvent:
+        feed = revocation_feed(redis, streams, principal)
         first = await feed.__anext__()  # the stream cap is checked before the 200 goes out
         return ServerSentEvent(sse_messages(first, feed, event="device"), headers={"Cache-Control": "no-store"})
 
     @delete("/{device_id:str}", status_code=200, summary="Revoke a device: its token stops working at once")
-    async def revoke(self, state: State, principal: NamedDependency[Principal], device_id: FromPath[str]) -> DeviceView:
+    async def revoke(
+        self, devices: NamedDependency[DeviceService], principal: NamedDependency[Principal], device_id: FromPath[str]
+    ) -> DeviceView:
         try:
-            return await DeviceService(state.redis).revoke(principal, device_id)
+            return await devices.revoke(principal, device_id)
         except InvalidInput as exc:  # someone else's device answers like a missing one
             raise NotFoundException(detail=str(exc)) from None

@@ -6,12 +6,12 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 
 from api.accounts import Principal
 from api.deps import DrainKick
 from api.events.batch import parse_batch
+from api.events.deps import provide_ingest
 from api.events.ingest import EventResult, Ingest
 
 
@@ -27,12 +27,12 @@ class BatchAnswer(msgspec.Struct, frozen=True):
         return cls(results=results, **counts)
 
 
-async def accept_batch(state: State, principal: Principal, kick: DrainKick, items: list[bytes]) -> BatchAnswer:
+async def accept_batch(ingest: Ingest, principal: Principal, kick: DrainKick, items: list[bytes]) -> BatchAnswer:
     """Ingest a parsed batch for the caller, wake the workers when something was accepted, and answer per event.
 
     The one path of a batch into the system: REST ``POST /api/v1/events`` and GraphQL ``postEvents`` both call it.
     """
-    results = await Ingest(state.sessions).ingest(principal, items)
+    results = await ingest.ingest(principal, items)
     answer = BatchAnswer.of(results)
     if answer.accepted:
         await kick.kick()
@@ -42,14 +42,15 @@ async def accept_batch(state: State, principal: Principal, kick: DrainKick, item
 class EventController(Controller):
     path = "/api/v1/events"
     tags = ["events"]
+    dependencies = {"ingest": Provide(provide_ingest, sync_to_thread=False)}
 
     @post("/", status_code=200, summary="Post a batch of events")
     async def post_events(
         self,
         request: Request[Any, Any, Any],
-        state: State,
+        ingest: NamedDependency[Ingest],
         principal: NamedDependency[Principal],
         kick: NamedDependency[DrainKick],
     ) -> BatchAnswer:
         """Each event is accepted, a duplicate, or rejected with its reason; a bad event rejects only itself."""
-        return await accept_batch(state, principal, kick, parse_batch(await request.body()))
+        return await accept_batch(ingest, principal, kick, parse_batch(await request.body()))

@@ -7,16 +7,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
+from adapters.clickhouse import Warehouse
 from api.accounts import Principal
 from api.deps import DrainKick
 from api.events.batch import parse_batch
 from api.events.controllers import BatchAnswer
+from api.exports.deps import provide_exports, provide_importer
 from api.exports.importer import Importer, ImportReport
 from api.exports.service import ExportService, replay_session
 from shared.imports import ImportOptions, parse_mapping
@@ -35,30 +36,31 @@ def _attachment(name: str) -> dict[str, str]:
 class ExportController(Controller):
     path = "/api/v1/export"
     tags = ["export"]
+    dependencies = {"exports": Provide(provide_exports, sync_to_thread=False)}
 
     @get("/sessions.csv", summary="Every session as CSV, money in major units")
-    async def sessions_csv(self, state: State, principal: NamedDependency[Principal]) -> Response[bytes]:
-        body = await ExportService(state.warehouse, principal.user_id).sessions_csv()
+    async def sessions_csv(self, exports: NamedDependency[ExportService]) -> Response[bytes]:
+        body = await exports.sessions_csv()
         return Response(body, media_type=CSV, headers=_attachment("sessions.csv"))
 
     @get("/transactions.csv", summary="Every deposit, withdrawal and expense as CSV")
-    async def transactions_csv(self, state: State, principal: NamedDependency[Principal]) -> Response[bytes]:
-        body = await ExportService(state.warehouse, principal.user_id).transactions_csv()
+    async def transactions_csv(self, exports: NamedDependency[ExportService]) -> Response[bytes]:
+        body = await exports.transactions_csv()
         return Response(body, media_type=CSV, headers=_attachment("transactions.csv"))
 
     @get("/events.jsonl", summary="Every raw event in wire form, one per line")
-    async def events_jsonl(self, state: State, principal: NamedDependency[Principal]) -> Stream:
-        lines = ExportService(state.warehouse, principal.user_id).events_jsonl()
+    async def events_jsonl(self, exports: NamedDependency[ExportService]) -> Stream:
+        lines = exports.events_jsonl()
         return Stream(lines, media_type=JSONL, headers=_attachment("events.jsonl"))
 
     @get("/events.parquet", summary="Every raw event as a Parquet table")
-    async def events_parquet(self, state: State, principal: NamedDependency[Principal]) -> Response[bytes]:
-        body = await ExportService(state.warehouse, principal.user_id).events_parquet()
+    async def events_parquet(self, exports: NamedDependency[ExportService]) -> Response[bytes]:
+        body = await exports.events_parquet()
         return Response(body, media_type=PARQUET, headers=_attachment("events.parquet"))
 
     @get("/backup", summary="A full backup: every raw event (state = fold(events)); restore with `bankroll import`")
-    async def backup(self, state: State, principal: NamedDependency[Principal]) -> Stream:
-        lines = ExportService(state.warehouse, principal.user_id).events_jsonl()
+    async def backup(self, exports: NamedDependency[ExportService]) -> Stream:
+        lines = exports.events_jsonl()
         name = f"bankroll-backup-{datetime.now(UTC):%Y%m%d}.jsonl"
         return Stream(lines, media_type=JSONL, headers=_attachment(name))
 
@@ -66,12 +68,13 @@ class ExportController(Controller):
 class ImportController(Controller):
     path = "/api/v1/import"
     tags = ["import"]
+    dependencies = {"importer": Provide(provide_importer, sync_to_thread=False)}
 
     @post("/csv", status_code=200, summary="Import sessions from a CSV body; dry_run=true previews")
     async def csv(
         self,
         request: Request[Any, Any, Any],
-        state: State,
+        importer: NamedDependency[Importer],
         principal: NamedDependency[Principal],
         kick: NamedDependency[DrainKick],
         mapping: Annotated[str, QueryParameter(description="CSV column=field pairs, comma-separated")],
@@ -84,9 +87,7 @@ class ImportController(Controller):
     ) -> Response[ImportReport]:
         """Every row is checked first; with any error nothing is created and the answer is 400 with the list."""
         options = ImportOptions(currency=currency, tz=tz, date_format=date_format, game=game, encoding=encoding)
-        report = await Importer(state.sessions).csv(
-            principal, await request.body(), parse_mapping(mapping), options, dry_run=dry_run
-        )
+        report = await importer.csv(principal, await request.body(), parse_mapping(mapping), options, dry_run=dry_run)
         if report.new:
             await kick.kick()
         return Response(report, status_code=400 if report.errors else 200)
@@ -95,11 +96,11 @@ class ImportController(Controller):
     async def events(
         self,
         request: Request[Any, Any, Any],
-        state: State,
+        importer: NamedDependency[Importer],
         principal: NamedDependency[Principal],
         kick: NamedDependency[DrainKick],
     ) -> BatchAnswer:
-        results = await Importer(state.sessions).restore(principal, parse_batch(await request.body()))
+        results = await importer.restore(principal, parse_batch(await request.body()))
         answer = BatchAnswer.of(results)
         if answer.accepted:
             await kick.kick()
@@ -112,9 +113,9 @@ class ReplayController(Controller):
 
     @get("/{session_id:str}/replay", summary="The session folded again from its raw events in ClickHouse")
     async def replay(
-        self, state: State, principal: NamedDependency[Principal], session_id: FromPath[str]
+        self, warehouse: NamedDependency[Warehouse], principal: NamedDependency[Principal], session_id: FromPath[str]
     ) -> SessionState:
-        replayed = await replay_session(state.warehouse, session_id, principal.user_id)
+        replayed = await replay_session(warehouse, session_id, principal.user_id)
         if replayed is None:
             raise NotFoundException(detail=f"session {session_id!r} has no events in the warehouse for this user")
         return replayed

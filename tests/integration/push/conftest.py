@@ -12,9 +12,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from adapters.clickhouse import Warehouse
 from adapters.push import VapidKeys, load_or_create_vapid
 from api import create_app
-from api.push import PushController
 from shared.settings import Settings
 
 
@@ -82,12 +82,10 @@ def vapid(settings: Settings) -> VapidKeys:
 
 
 @pytest.fixture
-async def push_client(settings: Settings, vapid: VapidKeys, redis: Redis) -> AsyncIterator[AsyncTestClient[Any]]:
-    """The API with the push routes, wired as the composition root does, plus http://127.0.0.1 endpoints allowed."""
-    app = create_app(
-        settings,
-        routes=[PushController],
-        state={"vapid": vapid, "push_allow_insecure_endpoints": True},
-    )
+async def push_client(
+    settings: Settings, vapid: VapidKeys, warehouse: Warehouse, redis: Redis
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    """The API wired as the composition root does, plus http://127.0.0.1 endpoints allowed."""
+    app = create_app(settings, warehouse=warehouse, vapid=vapid, state={"push_allow_insecure_endpoints": True})
     async with AsyncTestClient(app=app, timeout=30) as client:
         yield client
