@@ -14,6 +14,7 @@ from adapters.clickhouse import Warehouse
 from api.accounts import Accounts, NewToken
 from tests.conftest import eventually
 from tests.e2e.conftest import LiveServer, shot
+from tests.services import RedisServer
 
 pytestmark = pytest.mark.e2e
 
@@ -225,6 +226,32 @@ async def test_a_revoked_device_is_told_to_pair_again_and_keeps_its_queue(
     assert "pair this device again" in await page.inner_text("[data-testid=sync-text]")
     assert await pending(page) == 1
     await shot(page, "unpaired")
+
+
+async def test_while_the_servers_redis_is_down_the_outbox_waits_as_retry_after_says_then_delivers(
+    browser_context: Any, server: LiveServer, accounts: Accounts, redis_server: RedisServer
+) -> None:
+    page, _ = await pair(browser_context, server, accounts)
+    await page.goto(f"{server.url}/capture")
+
+    def posts() -> int:
+        return sum(path == "/api/v1/events" for path in server.hits.paths)
+
+    redis_server.stop()  # a clean stop: the account just made is kept
+    try:
+        await page.click("[data-testid=capture-start]")
+        await page.click("dialog[open] [data-testid=dialog-ok]")
+        await page.wait_for_selector("[data-testid=sync][data-state=server]", timeout=20000)
+        assert "Server answered 503; retrying in 2 s." in await page.inner_text("[data-testid=sync-text]")
+        sent = posts()
+        # Asked again inside the Retry-After window (a tap, Background Sync), the outbox sends nothing.
+        wait_ms, outcome = await page.evaluate("(async () => [await Outbox.waitMs(), await Outbox.sync()])()")
+        assert 0 < wait_ms <= 2000 and outcome == "retry"
+        assert posts() == sent
+    finally:
+        redis_server.start()
+    await page.wait_for_selector("[data-testid=sync][data-pending='0']", timeout=30000)
+    assert await page.get_attribute("[data-testid=sync]", "data-state") == "synced"
 
 
 async def test_revoking_a_device_closes_its_open_app_socket_within_a_second(

@@ -274,7 +274,7 @@ var Pad = (function () {
       el("span", { class: `dot ${state}` }),
       el("span", { class: "grow", "data-testid": "sync-text" }, !st.paired
         ? "Not paired: open the pairing link from `bankroll device pair`."
-        : st.problem && st.problem.kind === "auth" ? st.problem.message
+        : st.problem && (st.problem.kind === "auth" || st.problem.kind === "server") ? st.problem.message
           : `${st.pending ? `${st.pending} waiting` : "All synced"}${st.rejected.length ? ` · ${st.rejected.length} refused`
             : ""} · last sync ${last}`),
       el("button", { class: "btn small", type: "button", onclick: () => syncNow() }, "Sync"),
