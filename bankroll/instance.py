@@ -3,7 +3,8 @@
 ``<data dir>/running.lock`` is locked (``flock``) by the process that owns the directory, and
 ``<data dir>/running.json`` (replaced whole, never seen half-written) says what the other commands need to find
 it: its pid, its address and its Redis. The lock goes away with the process however it ends, so a stale file
-never blocks a start; a second server on the same directory is told who holds it.
+never blocks a start; a second server on the same directory is told who holds it. Readers do not lock: they
+trust ``running.json`` while the pid it names runs.
 
 Exceptions::
 
@@ -100,18 +101,22 @@ def claim(data_dir: Path, command: str, url: str = "") -> Iterator[Claim]:
 
 
 def holder(data_dir: Path) -> Holder | None:
-    """The process that owns ``data_dir`` now, or None when none does."""
+    """The process that owns ``data_dir`` now, or None when none does.
+
+    Read without taking the lock (a reader holding it, even for an instant, would make a starting server think
+    the directory taken): the file is removed when its process ends, and one left by a killed process names a
+    pid that no longer runs.
+    """
+    found = _read(data_dir)
+    if found is None:
+        return None
     try:
-        lock = (data_dir / LOCK_FILE).open("rb")
-    except FileNotFoundError:
+        os.kill(found.pid, 0)
+    except ProcessLookupError:
         return None
-    with lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _read(data_dir) or Holder(pid=0, command="serve")
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        return None
+    except PermissionError:  # alive, but another user's
+        pass
+    return found
 
 
 def locate(settings: Settings) -> Settings:
