@@ -192,10 +192,11 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
 class RedisServer:
     """A ``redis-server`` child process on 127.0.0.1 keeping its files (AOF) in ``data_dir``."""
 
-    def __init__(self, data_dir: Path, port: int, appendonly: bool = True) -> None:
+    def __init__(self, data_dir: Path, port: int, appendonly: bool = True, appendfsync: str = "everysec") -> None:
         self.data_dir = data_dir
         self.port = port
         self.appendonly = appendonly
+        self.appendfsync = appendfsync  # "always": an acknowledged write survives kill -9 (fault tests)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -224,7 +225,7 @@ class RedisServer:
             "--bind", "127.0.0.1",
             "--dir", str(self.data_dir),
             "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "everysec",
+            "--appendfsync", self.appendfsync,
             "--save", "",
             "--daemonize", "no",
             "--logfile", str(self.log_file),

@@ -21,7 +21,9 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters import keys
 from adapters.outbox import ENTRY_FIELD, OutboxEntry, decode_entry
@@ -40,6 +42,8 @@ DRAIN_BUDGET_S = 10.0  # one drain job returns after this; the next sweep queues
 BACKLOG_CAP = 100_000  # entries counted per sink at most (the figure then reads "at least")
 
 _Item = tuple[bytes, bytes, OutboxEntry]  # stream id, raw entry, decoded entry
+# A sink, or the Redis it keeps state in (tilt), being down is no fault of the data: nothing is counted.
+_DOWN = (SinkUnavailable, RedisConnectionError, RedisTimeoutError, OSError)
 
 
 def group(sink: Sink) -> str:
@@ -142,7 +146,7 @@ async def _write(sink: Sink, items: list[_Item], written: list[_Item], refused: 
         return
     try:
         await sink.write([entry for _, _, entry in items])
-    except SinkUnavailable:
+    except _DOWN:
         raise
     except Exception as exc:
         if len(items) == 1:

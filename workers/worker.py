@@ -142,7 +142,7 @@ def build_worker(
         keep_result=0,
         run_at_startup=True,
         timeout=SWEEP_TIMEOUT_S,
-        max_tries=1,
+        max_tries=3,
     )
     return Worker(
         functions=[drain, *extra_functions],
