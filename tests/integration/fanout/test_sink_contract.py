@@ -32,9 +32,10 @@ from tests.services import KafkaBroker
 from workers.sinks import ClickHouseSink, KafkaSink, Sink
 from workers.tilt.sink import TiltSink
 
-# A tilting player and a calm one (seed 5, as in the tilt-to-push test): the tilted sessions raise alerts.
+# Simulated players (seed 5, as in the tilt-to-push test); the first has a tilt episode, so alerts are raised.
 SIM = simulate(6, 6, 5, datetime.now(UTC) - timedelta(days=30))
-PLAYERS = ("recreational-000", "grinder-003")
+_TILTED = sorted({p for p, e in SIM.events if SIM.episodes.get(e.session_id) is not None})
+PLAYERS = (_TILTED[0], sorted({p for p, _ in SIM.events} - {_TILTED[0]})[0])
 ENTRY_EVENTS = 40  # events per outbox entry
 Observe = Callable[[str], Awaitable[Any]]
 
