@@ -7,6 +7,7 @@ Codes (``extensions.code``):
     BAD_USER_INPUT    the query, a filter, an argument or an event breaks a rule (the message names it),
                       including the depth, complexity and page-size limits and GraphQL validation
     NOT_FOUND         no such session or device of the caller's (another user's answers exactly the same)
+    RATE_LIMITED      one subscription too many for the user (MAX_STREAMS_PER_USER); close another first
     UNAVAILABLE       a dependency is down for now; try again (``RetryableError``)
     INTERNAL          anything else: logged with its traceback, answered with no detail
 
@@ -19,7 +20,7 @@ import logging
 from typing import Final
 
 from graphql import GraphQLError
-from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
+from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException, TooManyRequestsException
 from strawberry.extensions import MaskErrors
 
 from shared.errors import NotAllowed, PermanentError, RetryableError
@@ -30,6 +31,7 @@ UNAUTHENTICATED: Final = "UNAUTHENTICATED"
 FORBIDDEN: Final = "FORBIDDEN"
 BAD_USER_INPUT: Final = "BAD_USER_INPUT"
 NOT_FOUND: Final = "NOT_FOUND"
+RATE_LIMITED: Final = "RATE_LIMITED"
 UNAVAILABLE: Final = "UNAVAILABLE"
 INTERNAL: Final = "INTERNAL"
 
@@ -49,6 +51,8 @@ def code_of(error: Exception | None) -> str:
             return FORBIDDEN
         case NotFoundException():
             return NOT_FOUND
+        case TooManyRequestsException():
+            return RATE_LIMITED
         case PermanentError() | ClientException():
             return BAD_USER_INPUT
         case RetryableError():
@@ -105,6 +109,7 @@ __all__ = [
     "FORBIDDEN",
     "INTERNAL",
     "NOT_FOUND",
+    "RATE_LIMITED",
     "UNAUTHENTICATED",
     "UNAVAILABLE",
     "ErrorCodes",

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import strawberry
 from graphql import parse
+from litestar.exceptions import TooManyRequestsException
 
 from api.graphql import schema_sdl
 from api.graphql.errors import ErrorCodes
@@ -69,6 +70,10 @@ class Toy:
         raise RetryableError("ClickHouse is down")
 
     @strawberry.field
+    def crowded(self) -> str:
+        raise TooManyRequestsException(detail="too many open streams: at most 8 per user")
+
+    @strawberry.field
     def broken(self) -> str:
         raise KeyError("secret internal detail")
 
@@ -93,6 +98,7 @@ async def test_a_query_deeper_than_the_limit_is_refused_with_bad_user_input() ->
         ("forbidden", "FORBIDDEN", "this resource is not yours"),
         ("invalid", "BAD_USER_INPUT", "`x` 3 must be even"),
         ("down", "UNAVAILABLE", "ClickHouse is down"),
+        ("crowded", "RATE_LIMITED", "too many open streams: at most 8 per user"),
         ("broken", "INTERNAL", "internal error; the server log has the details"),
     ],
 )

@@ -114,3 +114,27 @@ async def test_a_subscription_takes_the_token_from_the_handshake_or_the_init_pay
             async for result in session.subscribe(request(STATE, {"id": s.session_id})):
                 assert result["sessionState"]["state"]["stack"] == 30000, way
                 break
+
+
+async def test_revoking_the_device_ends_its_subscriptions(alice_gql: GraphQL, alice: Player, redis: Redis) -> None:
+    s = SessionScript()
+    await alice_gql.data(POST, {"events": [s.start()]})
+    [device] = (await alice_gql.data("{ devices { deviceId } }"))["devices"]
+    states: list[dict[str, Any]] = []
+
+    async def received(count: int) -> bool:
+        return len(states) >= count
+
+    async with alice_gql.socket() as session:
+
+        async def listen() -> None:
+            async for result in session.subscribe(request(STATE, {"id": s.session_id})):
+                states.append(result["sessionState"])
+
+        listener = asyncio.create_task(listen())
+        await eventually(lambda: received(1))
+        await alice_gql.data(
+            "mutation($d: String!) { revokeDevice(deviceId: $d) { deviceId } }", {"d": device["deviceId"]}
+        )
+        await asyncio.wait_for(listener, timeout=10)  # the server completed the subscription
+    assert len(states) == 1
