@@ -10,20 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from redis.asyncio import Redis
 from strawberry.litestar import BaseContext
 from strawberry.types import Info
 
 from adapters.clickhouse import Warehouse
+from adapters.push import PushBook
 from adapters.sessions import SessionStore
 from api.accounts import Accounts, Principal
 from api.deps import DrainKick, bearer_token
 from api.graphql.errors import Unauthenticated
+from api.push.deps import provide_push_book
 from api.stats.cache import FigureCache, figure_cache
 from api.streams import StreamLimit
 from shared.errors import NotAllowed
-from shared.settings import Settings
 
 MISSING = (
     "no token: send `Authorization: Bearer <token>` (over a WebSocket, also as "
@@ -32,45 +34,18 @@ MISSING = (
 
 
 class Context(BaseContext, kw_only=True):
-    """One per HTTP request or WebSocket connection (Strawberry fills ``request`` or ``websocket``)."""
+    """One per HTTP request or WebSocket connection (Strawberry fills ``request`` or ``websocket``): the adapters the
+    resolvers hand to the services, provided by name like every other route's."""
 
-    state: State
+    redis: Redis
+    sessions: SessionStore
+    warehouse: Warehouse
+    streams: StreamLimit
+    kick: DrainKick
+    figures: FigureCache
+    push_book: PushBook
     connection_params: dict[str, Any] | None = None
     caller: Principal | None = None  # cached for one HTTP request; a WebSocket checks again per operation
-
-    @property
-    def redis(self) -> Redis:
-        redis: Redis = self.state.redis
-        return redis
-
-    @property
-    def sessions(self) -> SessionStore:
-        sessions: SessionStore = self.state.sessions
-        return sessions
-
-    @property
-    def warehouse(self) -> Warehouse:
-        warehouse: Warehouse = self.state.warehouse
-        return warehouse
-
-    @property
-    def settings(self) -> Settings:
-        settings: Settings = self.state.settings
-        return settings
-
-    @property
-    def kick(self) -> DrainKick:
-        kick: DrainKick = self.state.kick
-        return kick
-
-    @property
-    def streams(self) -> StreamLimit:
-        streams: StreamLimit = self.state.streams
-        return streams
-
-    @property
-    def figures(self) -> FigureCache:
-        return figure_cache(self.state)
 
     def token(self) -> str | None:
         """The bearer token of this request or connection, if any."""
@@ -89,9 +64,24 @@ class Context(BaseContext, kw_only=True):
             return None
 
 
-async def context_getter(state: State) -> Context:
+async def context_getter(
+    redis: NamedDependency[Redis],
+    sessions: NamedDependency[SessionStore],
+    warehouse: NamedDependency[Warehouse],
+    streams: NamedDependency[StreamLimit],
+    kick: NamedDependency[DrainKick],
+    state: State,
+) -> Context:
     """Litestar dependency: Strawberry adds the request or the socket to it."""
-    return Context(state=state)
+    return Context(
+        redis=redis,
+        sessions=sessions,
+        warehouse=warehouse,
+        streams=streams,
+        kick=kick,
+        figures=figure_cache(state),
+        push_book=provide_push_book(state),
+    )
 
 
 async def principal(info: Info[Context, None]) -> Principal:

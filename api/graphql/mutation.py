@@ -18,7 +18,6 @@ from api.events.ingest import EventResult, Ingest
 from api.graphql.context import principal
 from api.graphql.query import Ctx
 from api.graphql.types import JSON, Long, object_type
-from api.push.deps import provide_push_book
 from shared.push import PushSubscription, SubscriptionKeys
 
 _ENC = msgspec.json.Encoder()
@@ -91,10 +90,10 @@ class Mutation:
         caller = await principal(info)
         keys = SubscriptionKeys(p256dh=subscription.keys.p256dh, auth=subscription.keys.auth)
         sub = PushSubscription(endpoint=subscription.endpoint, keys=keys)
-        added = await provide_push_book(info.context.state).add(caller.user_id, sub)
+        added = await info.context.push_book.add(caller.user_id, sub)
         return added.endpoint
 
     @strawberry.mutation(description="Forget one of the caller's push subscriptions; whether it was there")
     async def remove_push_subscription(self, info: Ctx, endpoint: str) -> bool:
         caller = await principal(info)
-        return await provide_push_book(info.context.state).remove(caller.user_id, endpoint)
+        return await info.context.push_book.remove(caller.user_id, endpoint)
