@@ -96,7 +96,7 @@ class Warehouse:
     def _connect(self) -> Any:
         if self._client is None:
             if self.embedded:
-                Path(self.dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+                Path(self.dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True, mode=0o700)
             try:
                 self._client = clickhouse_connect.get_client(dsn=self.dsn)
             except Exception as exc:

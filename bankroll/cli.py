@@ -56,7 +56,13 @@ def _signals_deferred() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    # Until uvicorn takes the signals over, SIGTERM unwinds like Ctrl-C: what was started is stopped on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     ensure_port_free(settings.host, settings.port)
     secure_tree(settings.data_dir)
     with claim(settings.data_dir, "serve", settings.base_url) as mine:
@@ -415,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandFailed, PermanentError, RedisStartError) as exc:
         print(f"bankroll: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("bankroll: interrupted", file=sys.stderr)
+        return 130
     except httpx.TransportError as exc:
         where = exc.request.url.copy_with(path="/", query=None) if _has_request(exc) else "the server"
         print(f"bankroll: no server answers at {where} ({exc}): start `bankroll serve`, or pass --url", file=sys.stderr)

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import need
 from tests.factories import played_session
-from tests.served import Served, alive, bankroll, second_terminal
+from tests.served import Served, alive, bankroll, second_terminal, wait_until
 from tests.services import free_port, missing_redis_tools
 
 
@@ -66,6 +66,17 @@ def test_a_stop_signal_stops_the_worker_chdb_and_the_private_redis_with_a_short_
     assert "ClickHouse closed" in log
     assert len(log.splitlines()) < 25, log
     assert not (tmp_path / "var" / "running.json").exists(), "the running file still names a stopped server"
+
+
+def test_a_stop_signal_while_the_server_starts_leaves_no_process(tmp_path: Path) -> None:
+    need(missing_redis_tools())
+    server = Served(tmp_path / "var")
+    wait_until(lambda: (tmp_path / "var" / "running.json").exists() and "redis_pid" in server.running, "no Redis")
+    redis_pid = server.redis_pid
+    code, log = server.stop(signal.SIGTERM)  # chDB, the app or uvicorn may still be starting
+    assert code in (0, 130), log
+    assert "Traceback" not in log
+    assert not alive(redis_pid), "the private Redis outlived its server"
 
 
 def test_a_private_redis_orphaned_by_a_killed_server_is_stopped_and_replaced_at_the_next_start(tmp_path: Path) -> None:
