@@ -23,6 +23,7 @@ Every key starts with ``pbt:``::
     pbt:pair:<code hash>        string  a pending pairing
     pbt:tilt:<user>             string  the user's tilt engine state, with a TTL
     pbt:metrics:lag:<sink>      list    recent acceptance-to-sink lags in ms
+    pbt:rate:<user>:<what>:<window>  string  a rate or quota counter (batches per second, sessions per day), TTL
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of outbox entries a sink could 
 
 def token(token_hash: str) -> str:
     return f"{PREFIX}:tok:{token_hash}"
+
+
+def rate(user_id: str, what: str, window: object) -> str:
+    """A per-user counter of ``what`` in one time window (a second, a UTC day); it expires after its window."""
+    return f"{PREFIX}:rate:{user_id}:{what}:{window}"
 
 
 def devices(user_id: str) -> str:

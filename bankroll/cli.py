@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from adapters.connections import redis_client
 from api.accounts import Accounts
+from api.serving import uvicorn_config
 from bankroll.instance import CommandFailed, claim, ensure_port_free, locate
 from bankroll.private_files import private_file, private_umask, secure_tree
 from bankroll.redis_server import RedisStartError
@@ -72,13 +73,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             mine.announce(redis_url=runtime.settings.redis_url, redis_pid=private.pid if private else None)
             if private is not None:
                 private.on_restart = lambda pid: mine.announce(redis_pid=pid)
-            config = uvicorn.Config(
-                make_app(runtime),
-                host=settings.host,
-                port=settings.port,
-                log_level=settings.log_level.lower(),
-                access_log=False,
-            )
+            config = uvicorn_config(make_app(runtime), settings)
             print(f"Poker Bankroll Tracker on {runtime.settings.base_url}", flush=True)
             _Server(config).run()
         finally:

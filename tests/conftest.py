@@ -139,10 +139,11 @@ def serve(app: Any) -> Iterator[LiveServer]:
 
     import uvicorn
 
+    from api.serving import uvicorn_config
     from tests.services import free_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(app, runtime.settings, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

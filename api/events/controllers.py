@@ -32,6 +32,8 @@ async def accept_batch(ingest: Ingest, principal: Principal, kick: DrainKick, it
 
     The one path of a batch into the system: REST ``POST /api/v1/events`` and GraphQL ``postEvents`` both call it.
     """
+    if ingest.limits is not None:
+        await ingest.limits.count_batch(principal.user_id)
     results = await ingest.ingest(principal, items)
     answer = BatchAnswer.of(results)
     if answer.accepted:

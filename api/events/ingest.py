@@ -20,6 +20,7 @@ from redis import exceptions as redis_errors
 from adapters.outbox import OutboxEntry
 from adapters.sessions import Commit, EndMarker, SessionStore, Snapshot, StoredState, Write
 from api.accounts import Principal
+from api.limits import Limits
 from shared.errors import InvalidEvent, RetryableError
 from shared.events import (
     MAX_EVENTS_PER_SESSION,
@@ -67,8 +68,10 @@ def _lean(state: SessionState) -> SessionState:
 class Ingest:
     """Accepts batches of events for one principal."""
 
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionStore, limits: Limits | None = None) -> None:
+        """``limits``: the per-user rate limit and session quota (None for imports, which bring history, not play)."""
         self.store = store
+        self.limits = limits
 
     async def ingest(self, principal: Principal, items: list[bytes]) -> list[EventResult]:
         """Answer every event of the batch: accepted, duplicate or rejected with a reason."""
@@ -131,6 +134,9 @@ class Ingest:
                 state = fold(stream, [decode_stored(raw) for raw in everything] + accepted)
                 newest = max(newest, last) if last is not None else newest
 
+        starts_session = snapshot.owner is None and not stream.startswith("bankroll-")
+        if starts_session and self.limits is not None:
+            await self.limits.check_new_session(principal.user_id)
         committed = await self.store.commit(
             Commit(
                 version=snapshot.version,
@@ -144,6 +150,8 @@ class Ingest:
                 writes=[Write(slot=e.slot, event=canon[e.slot], event_id=str(e.id)) for e in accepted],
             )
         )
+        if committed and starts_session and self.limits is not None:
+            await self.limits.spend_new_session(principal.user_id)
         return results if committed else None
 
 
