@@ -26,6 +26,7 @@ from api.events.controllers import EventController
 from api.exports import ExportController, ImportController, ReplayController
 from api.graphql import graphql_controller
 from api.health import healthz, readyz
+from api.openapi import complete_openapi
 from api.push import PushController
 from api.sessions.controllers import SessionController
 from api.stats import StatsController
@@ -100,7 +101,7 @@ def create_app(
                 await stack.enter_async_context(item(app))
             yield
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -132,6 +133,8 @@ def create_app(
         before_send=[add_edge_headers],
         debug=False,
     )
+    complete_openapi(app)
+    return app
 
 
 __all__ = ["create_app"]

@@ -143,7 +143,8 @@ def serve(app: Any) -> Iterator[LiveServer]:
     from tests.services import free_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn_config(app, runtime.settings, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn_config(app, app.state.settings, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -29,7 +29,7 @@ class SessionController(Controller):
         reader: NamedDependency[SessionReader],
         principal: NamedDependency[Principal],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=2**31 - 1)] = 0,
     ) -> list[SessionSummary]:
         return await reader.recent(principal, limit, offset)
 
