@@ -41,8 +41,14 @@ _ENC = msgspec.json.Encoder()
 _REFUSED = (ClickHouseDataError, ClickHouseProgrammingError, ValueError, TypeError, OverflowError, struct.error)
 
 
-def _utc(value: datetime) -> datetime:
+def to_utc(value: datetime) -> datetime:
+    """An aware time as UTC, for a DateTime64 column (which stores UTC and drops the offset)."""
     return value.astimezone(UTC)
+
+
+def read_utc(value: datetime) -> datetime:
+    """A DateTime64 value as clickhouse-connect returns it (naive, in UTC) made aware."""
+    return value.replace(tzinfo=UTC)
 
 
 def event_row(user_id: str, event: Event, received_at: datetime) -> list[Any]:
@@ -54,7 +60,7 @@ def event_row(user_id: str, event: Event, received_at: datetime) -> list[Any]:
         event.device,
         event.seq,
         event.type,
-        _utc(event.at),
+        to_utc(event.at),
         int(offset.total_seconds() // 60) if offset else 0,
         _ENC.encode(event.data).decode(),
         event.v,
@@ -66,8 +72,8 @@ def session_row(user_id: str, s: SessionState, updated_at: datetime) -> list[Any
     start = s.started_at or s.last_event_at or updated_at
     return [
         user_id, s.session_id, s.version, s.status, s.format, s.game, s.currency, s.small_blind, s.big_blind, s.ante,
-        s.location, s.table_size, s.tags, s.buy_in, s.fee, s.bounty, _utc(start),
-        _utc(s.ended_at) if s.ended_at else None, s.utc_offset_minutes, s.invested, s.cash_out, s.place, s.entrants,
+        s.location, s.table_size, s.tags, s.buy_in, s.fee, s.bounty, to_utc(start),
+        to_utc(s.ended_at) if s.ended_at else None, s.utc_offset_minutes, s.invested, s.cash_out, s.place, s.entrants,
         s.prize, s.bounties, s.tips, s.jackpot, s.profit, s.win_rate_profit, s.net_profit, s.played_seconds,
         s.break_seconds, s.rebuys, updated_at,
     ]  # fmt: skip
@@ -78,7 +84,7 @@ def transaction_row(user_id: str, event: Event) -> list[Any] | None:
     if not isinstance(data, TransactionRecorded):
         return None
     session = str(event.session_id) if event.session_id else ""
-    return [event.id, user_id, session, _utc(event.at), data.kind, data.amount, data.currency, data.note]
+    return [event.id, user_id, session, to_utc(event.at), data.kind, data.amount, data.currency, data.note]
 
 
 class Warehouse:

@@ -30,7 +30,6 @@ MAX_AMOUNT = 10**15  # ten trillion major units: more than any bankroll, and 2,0
 Amount = Annotated[
     int, bounded("Int64", ge=0, le=MAX_AMOUNT, description="Money in integer minor units (cents), never negative")
 ]
-SignedAmount = Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15, description="Money in integer minor units")]
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 4217 currency code such as USD")]
 
 

@@ -1,4 +1,4 @@
-"""The session reducer: state = fold(events). The only place that computes a session's money and time.
+"""The session reducer: state = fold(events), the one place a session's money and time are folded from events.
 
 The same code gives the live state in Redis, the per-session rows in ClickHouse, replays and the tests.
 Arrival order never matters: events are deduplicated by id and by (device, seq) slot, then folded in
@@ -26,6 +26,7 @@ from shared.events import (
     StackCounted,
     TiltFeedback,
 )
+from shared.figures import bb_per_hour, hourly_rate
 
 Status = Literal["pending", "active", "on_break", "ended"]
 
@@ -110,17 +111,12 @@ class SessionState(msgspec.Struct, gc=False):
     @property
     def hourly(self) -> int | None:
         """Win rate of this session in minor units per hour (None before a minute is played)."""
-        if self.played_seconds < 60:
-            return None
-        return round(self.win_rate_profit * 3600 / self.played_seconds)
+        return hourly_rate(self.win_rate_profit, self.played_seconds)
 
     @property
     def bb_per_hour(self) -> float | None:
         """Big blinds won per hour; None for tournaments and sessions under a minute."""
-        hourly = self.hourly
-        if hourly is None or self.big_blind == 0 or self.format != "cash":
-            return None
-        return round(hourly / self.big_blind, 2)
+        return bb_per_hour(self.hourly, self.big_blind, self.format)
 
 
 def fold(session_id: str, events: Iterable[Event]) -> SessionState:
@@ -293,12 +289,8 @@ class LiveView(msgspec.Struct, frozen=True, gc=False):
 def live_view(state: SessionState, now: datetime) -> LiveView:
     """Figures for the live screen at ``now``: a running session keeps accruing time."""
     seconds = played_seconds(state, now) if state.status != "ended" else state.played_seconds
-    hourly = round(state.win_rate_profit * 3600 / seconds) if seconds >= 60 else None
-    bb = (
-        round(hourly / state.big_blind, 2)
-        if hourly is not None and state.big_blind and state.format == "cash"
-        else None
-    )
+    hourly = hourly_rate(state.win_rate_profit, seconds)
+    bb = bb_per_hour(hourly, state.big_blind, state.format)
     return LiveView(
         state=state,
         played_seconds=seconds,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Final
 
 import msgspec
 
-from adapters.clickhouse import Warehouse
+from adapters.clickhouse import Warehouse, read_utc
 from shared.errors import InvalidInput
 from shared.money import is_currency
 from shared.stats import SessionRow, TransactionRow
@@ -127,9 +127,6 @@ async def transactions(warehouse: Warehouse, user_id: str, currency: str | None)
         sql += " AND currency = {currency:String}"
         params["currency"] = currency
     return [
-        TransactionRow(at=_utc(r[0]), kind=r[1], amount=r[2], currency=r[3]) for r in await warehouse.query(sql, params)
+        TransactionRow(at=read_utc(r[0]), kind=r[1], amount=r[2], currency=r[3])
+        for r in await warehouse.query(sql, params)
     ]
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC)

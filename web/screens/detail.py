@@ -58,12 +58,6 @@ def describe(event: Event, currency: str) -> str:
             return event.type
 
 
-def timeline_item(event: Event, currency: str) -> VdomDict:
-    return html.li(
-        {"key": str(event.id)}, html.time(local_time(event.at, "%H:%M")), html.span(describe(event, currency))
-    )
-
-
 @component
 def detail(client: BankrollClient, session_id: str) -> VdomDict:
     data = use_load(lambda: load_detail(client, session_id), session_id)

@@ -9,6 +9,7 @@ from typing import Any
 from reactpy import component, html
 from reactpy.core.types import VdomDict
 
+from shared.figures import hourly_rate
 from web.client import BankrollClient, SessionRow
 from web.hooks import use_load
 from web.widgets import duration, local_time, money, notice, page, stakes, start_button, stat, tone, unpaired_help
@@ -46,7 +47,7 @@ def summary(sessions: list[SessionRow]) -> list[VdomDict]:
             t[0], t[1], t[2] = t[0] + s.profit, t[1] + s.played_seconds, t[2] + 1
     cards = []
     for currency, (profit, seconds, count) in sorted(totals.items(), key=lambda kv: -kv[1][2]):
-        hourly = round(profit * 3600 / seconds) if seconds >= 60 else None
+        hourly = hourly_rate(profit, seconds)
         cards.append(
             html.section(
                 {"class_name": "card", "key": currency, "data_testid": f"summary-{currency}"},

@@ -15,6 +15,7 @@ import msgspec
 
 from shared.errors import InvalidEvent
 from shared.events import Event, SessionEnded, SessionStarted, TiltFeedback, decode_stored
+from shared.figures import hourly_rate
 from shared.reducer import played_seconds
 from shared.tilt_features import (
     PlayerFeatures,
@@ -213,6 +214,6 @@ def _tick(history: PlayerHistory, session: SessionFeatures, at: datetime, score:
         played_minutes=seconds / 60,
         net=net,
         currency=state.currency,
-        hourly=round(net * 3600 / seconds) if seconds >= 60 else None,
+        hourly=hourly_rate(net, seconds),
         baseline_hourly=baseline,
     )
