@@ -20,8 +20,10 @@ ISO_4217: frozenset[str] = frozenset(
     """.split()
 )
 
+DEFAULT_MINOR_DIGITS = 2
 # Digits after the decimal point for the codes that differ from the usual two (ISO 4217 minor unit column).
-_MINOR_DIGITS: dict[str, int] = {
+# The browser reads this table too: web/static/currencies.js is generated from it (`python -m web.currencies`).
+MINOR_DIGITS: dict[str, int] = {
     **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split(), 0),
     **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
 }
@@ -40,7 +42,7 @@ def is_currency(code: str) -> bool:
 
 def minor_digits(currency: str) -> int:
     """Number of decimal digits of the currency's minor unit (2 for USD, 0 for JPY)."""
-    return _MINOR_DIGITS.get(currency, 2)
+    return MINOR_DIGITS.get(currency, DEFAULT_MINOR_DIGITS)
 
 
 def format_money(amount: int, currency: str) -> str:

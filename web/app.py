@@ -47,6 +47,7 @@ SHELL_FILES = (
     "pair.html",
     "app.css",
     "outbox.js",
+    "currencies.js",
     "pad.js",
     "capture.js",
     "pair.js",
@@ -139,6 +140,7 @@ def index_html() -> str:
 <link rel="apple-touch-icon" href="/static/icons/icon-192.png">
 <link rel="stylesheet" href="/static/app.css">
 <script src="/static/outbox.js" defer></script>
+<script src="/static/currencies.js" defer></script>
 <script src="/static/pad.js" defer></script>
 <script type="module" crossorigin src="/_reactpy/assets/{bundle}"></script>
 </head>

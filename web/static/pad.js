@@ -14,19 +14,16 @@ var Pad = (function () {
   const listeners = [];
 
   // ---- money -------------------------------------------------------------------------------------------
+  // The digits come from shared/money.py through the generated currencies.js, never from a table of our own.
   function exponent(currency) {
-    try {
-      return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
-    } catch (e) {
-      return 2;
-    }
+    return currencyDigits(currency);
   }
   function money(minor, currency, signed) {
     if (minor == null) return "–";
     const cur = currency || "USD";
     const value = minor / 10 ** exponent(cur);
     const text = new Intl.NumberFormat(undefined, {
-      style: "currency", currency: cur, maximumFractionDigits: exponent(cur),
+      style: "currency", currency: cur, minimumFractionDigits: exponent(cur), maximumFractionDigits: exponent(cur),
       signDisplay: signed ? "exceptZero" : "auto",
     });
     return text.format(value);

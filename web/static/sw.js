@@ -12,6 +12,7 @@ const SHELL = [
   "/pair",
   "/static/app.css",
   "/static/outbox.js",
+  "/static/currencies.js",
   "/static/pad.js",
   "/static/capture.js",
   "/static/pair.js",
