@@ -263,6 +263,8 @@ def _trim(state: SessionState) -> None:
         state.notes = []
     if len(state.tilt_feedback) > 5:
         state.tilt_feedback = state.tilt_feedback[-5:]
+    if len(state.breaks) > 5:  # only the last ones can fall after a corrected end
+        state.breaks = state.breaks[-5:]
 
 
 def player_day(at: datetime) -> str:

@@ -249,9 +249,10 @@ def test_taps_after_a_session_ended_do_not_open_it_again_and_the_memory_of_ended
         observe_player(player, event)
     assert observe_player(player, s.at(70, BreakStarted())) is None
     assert player.sessions == {}
-    for day in range(1, 20):
+    for day in range(1, 60):
         _play(player, day * DAY_MINUTES, day * DAY_MINUTES + 60, BUY_IN)
-    assert len(player.ended) == ENDED_KEPT and len(player.history.recent) <= 30
+    assert len(player.ended) == ENDED_KEPT and len(player.history.recent) == 30
+    assert len(msgspec.json.encode(player)) < 6_000  # a player's whole feature state, however long their history
 
 
 def test_a_rebuy_right_after_going_broke_is_measured_from_the_bust() -> None:

@@ -31,6 +31,7 @@ class SessionLabel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     session_id: str = ""
     user: str = ""
     tilt_started_at: datetime | None = None
+    archetype: str = ""  # the scripted scenarios name theirs
 
 
 class Episode(msgspec.Struct, frozen=True):
@@ -38,6 +39,7 @@ class Episode(msgspec.Struct, frozen=True):
     session_id: str
     onset: datetime
     until: datetime
+    archetype: str = ""
 
 
 class AlertAt(msgspec.Struct, frozen=True):
@@ -45,6 +47,7 @@ class AlertAt(msgspec.Struct, frozen=True):
     session_id: str
     at: datetime
     kind: str = ""  # the policy's alert kind; "" for a rule
+    reasons: list[str] = []
 
 
 class EpisodeMetrics(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,24 +100,62 @@ def truth(labels: Iterable[SessionLabel], events: Iterable[tuple[str, Event]]) -
         if label.tilt_started_at is None:
             calm.add(label.session_id)
         else:
-            episodes.append(Episode(label.user, label.session_id, label.tilt_started_at, last[label.session_id]))
+            until = last[label.session_id]
+            episodes.append(Episode(label.user, label.session_id, label.tilt_started_at, until, label.archetype))
     return Truth(episodes, calm)
 
 
-def judge(ground: Truth, alerts: Iterable[AlertAt]) -> EpisodeMetrics:
-    """Count caught episodes, delays and false alarms."""
+def first_alerts(ground: Truth, alerts: Iterable[AlertAt]) -> tuple[dict[Episode, AlertAt], int]:
+    """Each caught episode's first alert inside its window, and the number of false alarms."""
     by_user: dict[str, list[Episode]] = {}
     for episode in ground.episodes:
         by_user.setdefault(episode.user, []).append(episode)
-    first: dict[Episode, datetime] = {}
+    first: dict[Episode, AlertAt] = {}
     false_alarms = 0
     for alert in alerts:
         hits = [e for e in by_user.get(alert.user, []) if e.onset <= alert.at <= e.until]
         if not hits:
             false_alarms += 1
         for episode in hits:
-            first[episode] = min(first.get(episode, alert.at), alert.at)
-    delays = [(at - episode.onset).total_seconds() / 60 for episode, at in first.items()]
+            if episode not in first or alert.at < first[episode].at:
+                first[episode] = alert
+    return first, false_alarms
+
+
+class EpisodeResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One episode of a set, as a detector met it."""
+
+    archetype: str
+    user: str
+    onset: datetime
+    kind: str | None  # the first alert's kind; None when missed
+    delay_minutes: float | None
+    reasons: list[str]
+
+
+def episode_results(ground: Truth, alerts: Iterable[AlertAt]) -> list[EpisodeResult]:
+    """Every episode with its first alert (or None), in onset order."""
+    first, _ = first_alerts(ground, alerts)
+    results = []
+    for episode in sorted(ground.episodes, key=lambda e: e.onset):
+        alert = first.get(episode)
+        results.append(
+            EpisodeResult(
+                archetype=episode.archetype,
+                user=episode.user,
+                onset=episode.onset,
+                kind=alert.kind if alert else None,
+                delay_minutes=round((alert.at - episode.onset).total_seconds() / 60, 1) if alert else None,
+                reasons=list(alert.reasons) if alert else [],
+            )
+        )
+    return results
+
+
+def judge(ground: Truth, alerts: Iterable[AlertAt]) -> EpisodeMetrics:
+    """Count caught episodes, delays and false alarms."""
+    first, false_alarms = first_alerts(ground, alerts)
+    delays = [(alert.at - episode.onset).total_seconds() / 60 for episode, alert in first.items()]
     n_calm = len(ground.calm_sessions)
     return EpisodeMetrics(
         episodes=len(ground.episodes),

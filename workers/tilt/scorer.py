@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from shared.errors import PermanentError
 from shared.tilt_features import BEFORE_PLAY, FEATURE_INDEX, FEATURE_NAMES, N_FEATURES, FeatureVector, PlayerHistory
-from workers.tilt.evaluate import EpisodeMetrics
+from workers.tilt.evaluate import EpisodeMetrics, EpisodeResult
 
 DEFAULT_MODEL_DIR: Final = Path(__file__).resolve().parent.parent / "tilt_model"
 DEFAULT_MODEL_PATH: Final = DEFAULT_MODEL_DIR / "tilt.onnx"
@@ -98,6 +98,7 @@ class ModelCard(msgspec.Struct, frozen=True, kw_only=True):
     reliability: list[ReliabilityBin]
     heldout: Detectors  # held-out simulated players
     scripted: Detectors  # the hand-scripted scenarios in tests/tilt_scenarios, which the simulator did not write
+    scripted_episodes: list[EpisodeResult] = []  # each scripted episode and the model's first alert in it
     policy: dict[str, Any]
     latency_ms: dict[str, float]
     training_seconds: float

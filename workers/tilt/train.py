@@ -28,8 +28,10 @@ from workers.tilt.engine import TiltEngine, read_replay
 from workers.tilt.evaluate import (
     AlertAt,
     EpisodeMetrics,
+    EpisodeResult,
     SessionLabel,
     Truth,
+    episode_results,
     judge,
     read_labels,
     stop_loss_alerts,
@@ -86,6 +88,9 @@ LIMITS: Final = [
     "metrics are a check of the pipeline and the features, not a promise about people.",
     "Cash games only: tournament sessions are not scored (their length and money follow the structure, not the "
     "player), so tilt in tournaments — re-entries after a bust, for instance — is not detected.",
+    "During play, tilt is seen only once the logged events show it (a mood report, a quick rebuy, a big loss in "
+    "the last hour): with sparse taps the first alert comes a stretch or two after the onset a person would name, "
+    "and a marathon's tilt may only be caught by the check at its end (see the scripted episodes above).",
     "The scripted scenario set is small (7 episodes, about 76 calm sessions) and was written by the same team that "
     "built the features; it checks behaviour the simulator does not produce, but it is not an independent study.",
     "The ground truth is the simulator's hidden tilt state; tilt that leaves no trace in the logged events "
@@ -175,6 +180,7 @@ def train(
         reliability=_reliability(risk[test_idx], y[test_idx]),
         heldout=_NO_DETECTORS,
         scripted=_NO_DETECTORS,
+        scripted_episodes=[],
         policy=msgspec.to_builtins(PolicyConfig()),
         latency_ms={},
         training_seconds=0.0,
@@ -195,6 +201,7 @@ def train(
         metrics=_metrics(risk[test_idx], y[test_idx], threshold),
         heldout=detectors(scorer, policy, held_out),
         scripted=detectors(scorer, policy, scripted),
+        scripted_episodes=episode_results(scripted.truth, model_alerts(scorer, policy, scripted.events)),
         policy=msgspec.to_builtins(policy),
     )
     card_path.write_bytes(msgspec.json.format(msgspec.json.encode(card)))
@@ -233,7 +240,7 @@ def model_alerts(scorer: TiltScorer, config: PolicyConfig, events: list[tuple[st
     """Every alert the serving engine sends for these events (no feedback, no reality checks)."""
     engine = TiltEngine(scorer, config)
     return [
-        AlertAt(user, alert.session_id, alert.at, alert.kind)
+        AlertAt(user, alert.session_id, alert.at, alert.kind, alert.reasons)
         for user, event in events
         if (alert := engine.observe(user, event)) is not None and alert.kind != "reality_check"
     ]
@@ -302,6 +309,7 @@ def _to_onnx(model: Any) -> bytes:
 
     onx = convert_sklearn(
         model,
+        name="tilt",  # else skl2onnx names the graph with a random uuid: the same seed would not give the same file
         initial_types=[(INPUT_NAME, FloatTensorType([None, N_FEATURES]))],
         options={id(model): {"zipmap": False}},
         target_opset={"": 17, "ai.onnx.ml": 3},
@@ -396,6 +404,13 @@ def _episode_rows(d: Detectors) -> list[str]:
     ]
 
 
+def _episode_line(e: EpisodeResult) -> str:
+    delay = "–" if e.delay_minutes is None else f"{e.delay_minutes:g}"
+    reasons = "; ".join(e.reasons) or "–"
+    onset = f"{e.onset:%Y-%m-%d %H:%M}"
+    return f"| {e.archetype} | {e.user} | {onset} | {e.kind or 'missed'} | {delay} | {reasons} |"
+
+
 _DETECTOR_HEADER: Final = ("| | model | stop-loss 2 buy-ins | stop-loss 3 buy-ins |", "|---|---|---|---|")
 
 
@@ -441,6 +456,12 @@ def render_card(card: ModelCard) -> str:
         "",
         *_DETECTOR_HEADER,
         *_episode_rows(card.scripted),
+        "",
+        "Each scripted episode and the model's first alert in it (onset on the player's clock):",
+        "",
+        "| archetype | player | onset | first alert | minutes after onset | reasons given |",
+        "|---|---|---|---|---|---|",
+        *(_episode_line(e) for e in card.scripted_episodes),
         "",
         "## Episodes: held-out simulated players",
         "",
