@@ -68,6 +68,19 @@ async def heartbeat(redis: Redis, consumer: str) -> None:
     await redis.set(keys.consumer_alive(consumer), b"1", px=ALIVE_TTL_MS)
 
 
+async def others_alive(redis: Redis, sink: Sink, consumer: str) -> bool:
+    """Whether a consumer other than this one reads the sink's group and has a live heartbeat."""
+    try:
+        infos = await redis.xinfo_consumers(keys.OUTBOX, group(sink))
+    except ResponseError:  # no stream or group yet: nobody reads it
+        return False
+    for info in infos:
+        name = _text(info["name"])
+        if name != consumer and await redis.exists(keys.consumer_alive(name)):
+            return True
+    return False
+
+
 async def drain(redis: Redis, sink: Sink, consumer: str, budget_s: float = DRAIN_BUDGET_S) -> int:
     """Deliver what waits for this sink; return how many events it took. Raises SinkUnavailable."""
     delivered = 0

@@ -29,7 +29,7 @@ from redis.backoff import EqualJitterBackoff
 
 from adapters.connections import redis_client
 from adapters.jobs import DRAIN_JOB, DRAIN_JOB_ID, deserialize_job, enqueue_drain, serialize_job
-from workers.outbox import DRAIN_BUDGET_S, backlog, drain_safely, ensure_groups, heartbeat, trim
+from workers.outbox import DRAIN_BUDGET_S, backlog, drain_safely, ensure_groups, heartbeat, others_alive, trim
 from workers.sinks import Sink
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ SWEEP_TIMEOUT_S = 10.0
 # would keep a killed job's in-progress mark for 310 s.
 JOB_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 5.0
+DRAIN_MARK = in_progress_key_prefix + DRAIN_JOB_ID  # arq's "in progress" key of the one drain job
 REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 # A sink that failed waits before it is tried again: 0.5 s doubling to 15 s, with jitter.
 _SINK_BACKOFF = EqualJitterBackoff(cap=15.0, base=0.5)
@@ -57,6 +58,20 @@ class Fanout:
         self._retry_at: dict[str, float] = {}
         self._failures: dict[str, int] = {}
         self._trimmed_at = 0.0
+        self.draining = 0
+
+    async def clear_stale_drain_mark(self) -> None:
+        """Clear arq's in-progress mark of `drain` when no live drain holds it.
+
+        Redis dying while arq finishes a drain leaves the mark (for the largest job timeout + 10 s) in a worker
+        that lives on; with no drain running here and no other consumer alive, nobody holds it.
+        """
+        if self.draining or not await self.redis.exists(DRAIN_MARK):
+            return
+        if self.sinks and await others_alive(self.redis, self.sinks[0], self.consumer):
+            return
+        log.warning("clearing a stale in-progress mark of the drain job")
+        await self.redis.delete(DRAIN_MARK)
 
     @staticmethod
     def _now() -> float:
@@ -69,7 +84,11 @@ class Fanout:
         """Drain every sink not waiting out a backoff; one sink down does not hold the others."""
         await heartbeat(self.redis, self.consumer)
         sinks = [s for s in self.sinks if self.ready(s)]
-        results = await asyncio.gather(*(drain_safely(self.redis, s, self.consumer) for s in sinks))
+        self.draining += 1
+        try:
+            results = await asyncio.gather(*(drain_safely(self.redis, s, self.consumer) for s in sinks))
+        finally:
+            self.draining -= 1
         for sink, result in zip(sinks, results, strict=True):
             if result is None:
                 failures = self._failures.get(sink.name, 0) + 1
@@ -100,6 +119,7 @@ async def sweep_job(ctx: dict[str, Any]) -> None:
     """Every second: say this consumer lives, wake a drain for anything left behind, and trim the stream."""
     fanout: Fanout = ctx["fanout"]
     await heartbeat(fanout.redis, fanout.consumer)
+    await fanout.clear_stale_drain_mark()
     if await fanout.needs_drain():
         await enqueue_drain(ctx["redis"])
     await fanout.maybe_trim()
@@ -122,7 +142,7 @@ def build_worker(
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["fanout"] = fanout
         # A drain killed with its process left its in-progress mark: without this, no drain runs until it expires.
-        await redis.delete(in_progress_key_prefix + DRAIN_JOB_ID)
+        await redis.delete(DRAIN_MARK)
         await heartbeat(redis, fanout.consumer)
         await ensure_groups(redis, fanout.sinks)
         if on_startup is not None:
