@@ -70,7 +70,10 @@ async def test_a_tilting_session_produces_a_break_suggestion_with_reasons_and_a_
         await post_player(client, tilted, TILTED)
         await post_player(client, calm, CALM)
         await eventually(lambda: tilt_caught_up(redis, tilt), timeout=60)
-        await eventually(lambda: _some(push_endpoint, "/ok/tilted"), timeout=30)
+        # Every recorded alert queues one push job; wait for all of them, not only the first to arrive.
+        alerts = await redis.llen(keys.alerts(tilted.user_id))
+        assert alerts > 0, "the tilting player's sessions raised no alert"
+        await eventually(lambda: _count(push_endpoint, "/ok/tilted", alerts), timeout=30)
 
     tilt_sessions = {str(s) for s, started in SIM.episodes.items() if started is not None}
     pushes = [json.loads(tilted_phone.decrypt(r.body)) for r in push_endpoint.received if r.path == "/ok/tilted"]
@@ -85,5 +88,5 @@ async def test_a_tilting_session_produces_a_break_suggestion_with_reasons_and_a_
     assert await redis.llen(keys.alerts(tilted.user_id)) == len(pushes)
 
 
-async def _some(endpoint: PushEndpoint, path: str) -> bool:
-    return any(r.path == path for r in endpoint.received)
+async def _count(endpoint: PushEndpoint, path: str, expected: int) -> bool:
+    return sum(r.path == path for r in endpoint.received) >= expected
