@@ -29,7 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     event_id_ttl_days: int = 30  # EVENT_ID_TTL_DAYS: how long an event id is remembered for dedupe (≥ 8)
     max_body_bytes: int = 4 * 1024 * 1024  # MAX_BODY_BYTES: larger request bodies get 413
     max_streams_per_user: int = 20  # MAX_STREAMS_PER_USER: open SSE streams per user and process; more get 429
-    batches_per_second: int = 20  # BATCHES_PER_SECOND: event batches one user may post per second; more get 429
+    batches_per_second: int = 100  # BATCHES_PER_SECOND: event batches one user may post per second; more get 429
     sessions_per_day: int = 200  # SESSIONS_PER_DAY: new sessions one user may start per UTC day (imports aside)
     header_timeout_s: float = 10.0  # HEADER_TIMEOUT_S: a request's headers must arrive within this (slowloris)
     body_timeout_s: float = 30.0  # BODY_TIMEOUT_S: a request's body must arrive within this once headers are in
@@ -76,7 +76,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         event_id_ttl_days=ttl,
         max_body_bytes=int(e.get("MAX_BODY_BYTES", str(4 * 1024 * 1024))),
         max_streams_per_user=int(e.get("MAX_STREAMS_PER_USER", "20")),
-        batches_per_second=int(e.get("BATCHES_PER_SECOND", "20")),
+        batches_per_second=int(e.get("BATCHES_PER_SECOND", "100")),
         sessions_per_day=int(e.get("SESSIONS_PER_DAY", "200")),
         header_timeout_s=float(e.get("HEADER_TIMEOUT_S", "10")),
         body_timeout_s=float(e.get("BODY_TIMEOUT_S", "30")),
