@@ -120,6 +120,9 @@ async def test_an_offline_session_survives_a_cold_start_and_lands_exactly_once(
     page, _ = await pair(browser_context, server, accounts)
     await page.goto(f"{server.url}/capture")
     await page.wait_for_selector("[data-testid=capture-start]")
+    # The page's own start-up reads (it learns session lengths while online) must finish before the signal is
+    # cut: a request sent online but seen by the server a moment later is not one made while offline.
+    await page.wait_for_load_state("networkidle")
     await browser_context.set_offline(True)
     before = len(server.hits.paths)
     await page.click("[data-testid=capture-start]")
@@ -139,7 +142,8 @@ async def test_an_offline_session_survives_a_cold_start_and_lands_exactly_once(
     await tap(page, "capture-end", cash_out="410")
     await page.wait_for_selector("[data-testid=sync][data-pending='8']")
     await shot(page, "capture-offline")
-    assert server.hits.paths[before:] == [], "nothing, not even the reload, may reach the server while offline"
+    reached = server.hits.paths[before:]
+    assert reached == [], f"nothing, not even the reload, may reach the server while offline; it got {reached}"
     assert await stored(warehouse, str(session_id)) == (0, 0)
     await browser_context.set_offline(False)
     await page.wait_for_selector("[data-testid=sync][data-pending='0']", timeout=20000)
