@@ -21,6 +21,8 @@ from adapters.push import PushBook
 from adapters.sessions import SessionStore
 from api.accounts import Accounts, Principal
 from api.deps import DrainKick, bearer_token
+from api.events.deps import provide_ingest
+from api.events.ingest import Ingest
 from api.graphql.errors import Unauthenticated
 from api.push.deps import provide_push_book
 from api.stats.cache import FigureCache, figure_cache
@@ -42,6 +44,7 @@ class Context(BaseContext, kw_only=True):
     warehouse: Warehouse
     streams: StreamLimit
     kick: DrainKick
+    ingest: Ingest
     figures: FigureCache
     push_book: PushBook
     connection_params: dict[str, Any] | None = None
@@ -79,6 +82,7 @@ async def context_getter(
         warehouse=warehouse,
         streams=streams,
         kick=kick,
+        ingest=provide_ingest(sessions, state),
         figures=figure_cache(state),
         push_book=provide_push_book(state),
     )

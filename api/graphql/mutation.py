@@ -14,7 +14,7 @@ import strawberry
 from api.devices.service import DeviceService, DeviceView
 from api.events.batch import parse_batch
 from api.events.controllers import BatchAnswer, accept_batch
-from api.events.ingest import EventResult, Ingest
+from api.events.ingest import EventResult
 from api.graphql.context import principal
 from api.graphql.query import Ctx
 from api.graphql.types import JSON, Long, object_type
@@ -67,7 +67,7 @@ class Mutation:
     async def post_events(self, info: Ctx, events: list[JSON]) -> BatchAnswer:
         caller = await principal(info)
         items = parse_batch(_ENC.encode({"events": events}))
-        return await accept_batch(Ingest(info.context.sessions), caller, info.context.kick, items)
+        return await accept_batch(info.context.ingest, caller, info.context.kick, items)
 
     @strawberry.mutation(
         graphql_type=object_type(EventResult), description="Record a transaction; answered like one posted event"
@@ -75,7 +75,7 @@ class Mutation:
     async def record_transaction(self, info: Ctx, transaction: TransactionInput) -> EventResult:
         caller = await principal(info)
         items = parse_batch(_ENC.encode({"events": [transaction.wire()]}))
-        answer = await accept_batch(Ingest(info.context.sessions), caller, info.context.kick, items)
+        answer = await accept_batch(info.context.ingest, caller, info.context.kick, items)
         return answer.results[0]
 
     @strawberry.mutation(

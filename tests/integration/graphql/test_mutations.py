@@ -133,3 +133,17 @@ async def test_push_subscriptions_are_added_and_removed_for_the_caller(
     assert (await alice_gql.data(remove, {"e": endpoint}))["removePushSubscription"] is True
     assert (await alice_gql.data(remove, {"e": endpoint}))["removePushSubscription"] is False
     assert await PushBook(redis).list(alice.user_id) == []
+
+
+async def test_post_events_keeps_the_same_new_session_quota_as_rest(
+    alice_gql: GraphQL, live_server: LiveServer, alice: Player
+) -> None:
+    quota = 200  # the default SESSIONS_PER_DAY the live server runs with
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        for first in range(0, quota, 100):
+            batch = [SessionScript().start() for _ in range(min(100, quota - first))]
+            answer = await client.post("/api/v1/events", json={"events": batch}, headers=alice.headers)
+            assert answer.json()["accepted"] == len(batch)
+    one_more = await alice_gql.run(POST, {"events": [SessionScript().start()]})
+    assert one_more.codes == ["RATE_LIMITED"]
+    assert f"{quota} new sessions today already" in one_more.errors[0]["message"]
