@@ -13,18 +13,13 @@ from adapters.jobs import deserialize_job, serialize_job
 MAX_CONNECTIONS = 256
 
 
-def redis_client(
-    url: str, *, retries: int = 10, backoff_cap_s: float = 2.0, socket_timeout_s: float | None = None
-) -> ArqRedis:
+def redis_client(url: str, *, retries: int = 10, backoff_cap_s: float = 2.0) -> ArqRedis:
     """A client for reads, writes and the job queue; it reconnects on its own after a Redis restart.
 
     Args:
         url: the Redis URL (``unix://`` for the private Redis).
         retries: tries again on connection errors this many times, waiting ``0.05 s × 2^n`` up to
             ``backoff_cap_s``; the API keeps this short so a long outage answers 503 quickly.
-        socket_timeout_s: the longest a reply may take; a connection whose reply never comes (seen after Redis
-            was killed and restarted under load) then fails and is replaced instead of hanging its caller for good.
-            Only for clients that never block on purpose (the worker); pub/sub readers wait on idle sockets.
 
     Close it with ``await client.aclose()`` and ``await client.connection_pool.disconnect()``.
     """
@@ -34,8 +29,6 @@ def redis_client(
             retry=Retry(ExponentialBackoff(cap=backoff_cap_s, base=0.05), retries),
             retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
             max_connections=MAX_CONNECTIONS,
-            socket_timeout=socket_timeout_s,
-            socket_keepalive=True,
         ),
         job_serializer=serialize_job,
         job_deserializer=deserialize_job,

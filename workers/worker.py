@@ -41,7 +41,6 @@ SWEEP_TIMEOUT_S = 10.0
 # would keep a killed job's in-progress mark for 310 s.
 JOB_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 5.0
-WORKER_SOCKET_TIMEOUT_S = 10.0  # no worker call waits on Redis on purpose; a reply this late is a dead connection
 DRAIN_MARK = in_progress_key_prefix + DRAIN_JOB_ID  # arq's "in progress" key of the one drain job
 REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 # A sink that failed waits before it is tried again: 0.5 s doubling to 15 s, with jitter.
@@ -137,7 +136,7 @@ def build_worker(
     consumer: str | None = None,
 ) -> Worker:
     """An arq Worker over these sinks; ``bankroll serve`` runs it in-process, ``bankroll worker`` alone."""
-    redis = redis_client(redis_url, socket_timeout_s=WORKER_SOCKET_TIMEOUT_S)
+    redis = redis_client(redis_url)
     fanout = Fanout(redis, sinks, consumer)
 
     async def startup(ctx: dict[str, Any]) -> None:
