@@ -4,15 +4,17 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server chromium chromium-driver openjdk-17-jre-headless maven
+DEBIAN_PACKAGES := redis-server chromium chromium-driver openjdk-17-jre-headless maven nodejs npm
+E2E_NODE := tests/e2e/node_modules/.package-lock.json
 
 .DEFAULT_GOAL := help
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-system: ## Install the Debian packages the app and its tests use (redis-server, chromium, Java, Maven)
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+system: ## Install the Debian packages the app and its tests use (redis-server, chromium, Java, Maven, Node)
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || command -v $$p >/dev/null || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
@@ -25,13 +27,18 @@ $(BIN)/bankroll: pyproject.toml
 
 venv: $(BIN)/bankroll ## Create .venv and install the project with its dev tools
 
+$(E2E_NODE): tests/e2e/package.json tests/e2e/package-lock.json
+	npm ci --prefix tests/e2e --no-audit --no-fund
+
+node-tools: system $(E2E_NODE) ## Install the browser tests' npm tools (axe-core) from tests/e2e/package-lock.json
+
 kafka-jars: ## Fetch the Apache Kafka broker jars from Maven Central (cached in ops/kafka/target)
 	@bash ops/kafka/kafka.sh fetch
 
 run: system venv ## Run the app at http://127.0.0.1:8000 (private Redis, embedded ClickHouse, in-process worker)
 	$(BIN)/bankroll serve
 
-test: system venv kafka-jars ## Run the whole test suite against real Redis, Kafka, ClickHouse (chDB) and Chromium
+test: system venv kafka-jars node-tools ## Run the whole test suite against real Redis, Kafka, ClickHouse (chDB) and Chromium
 	@$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 bench: system venv kafka-jars ## Measure ingest throughput/latency, lag to ClickHouse, tilt and stats speed
@@ -50,4 +57,4 @@ fmt: venv ## Format and fix what ruff can
 typecheck: venv ## mypy --strict
 	$(BIN)/mypy
 
-.PHONY: help system venv kafka-jars run test bench lint fmt typecheck
+.PHONY: help system venv node-tools kafka-jars run test bench lint fmt typecheck

@@ -13,6 +13,7 @@ import pytest
 from adapters.clickhouse import Warehouse
 from api.accounts import Accounts, NewToken
 from tests.conftest import eventually
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import LiveServer, shot
 from tests.services import RedisServer
 
@@ -214,6 +215,7 @@ async def test_a_refused_event_is_shown_with_the_servers_reason(
     assert ">= 0" in await rejected.locator(".reason").inner_text()
     await page.wait_for_selector("[data-testid=sync][data-pending='0']")
     await shot(page, "rejected")
+    await assert_accessible(page, "capture pad with a refused tap")
     assert len(await page.evaluate("Outbox.entries()")) == 1, "the refused event stays until the player dismisses it"
 
 

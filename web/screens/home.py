@@ -102,9 +102,9 @@ def break_suggestions() -> VdomDict:
                 "class_name": "btn",
                 "data_push_toggle": "",
                 "data_testid": "push-toggle",
-                "aria_label": "Break suggestions",
             },
-            "…",
+            html.span({"class_name": "visually-hidden"}, "Break suggestions "),
+            html.span({"data_push_word": ""}, "…"),
         ),
     )
 
@@ -121,7 +121,8 @@ def home(client: BankrollClient) -> VdomDict:
     return page(
         "home",
         "/app/",
-        html.section({"class_name": "card"}, html.h1("Now"), active) if active else start_button(defaults),
+        html.h1({"class_name": "visually-hidden"}, "Home"),
+        html.section({"class_name": "card"}, html.h2("Now"), active) if active else start_button(defaults),
         *summary(sessions),
         html.p({"class_name": "muted small"}, "No sessions yet: start one at the table.") if not sessions else "",
         html.a({"class_name": "btn big", "href": "/app/history"}, "Session history"),

@@ -12,7 +12,6 @@ from web.client import BankrollClient
 from web.hooks import use_live
 from web.widgets import (
     capture_button,
-    duration,
     local_time,
     money,
     notice,
@@ -45,7 +44,7 @@ def figures(view: LiveView) -> VdomDict:
         },
         html.div(
             {"class_name": "title"},
-            html.b(
+            html.h1(
                 f"{s.game} {stakes(s.small_blind, s.big_blind, s.currency)}" if s.big_blind else f"{s.game} tournament"
             ),
             html.span({"class_name": f"pill {s.status}", "data_testid": "status"}, s.status.replace("_", " ")),
@@ -57,7 +56,8 @@ def figures(view: LiveView) -> VdomDict:
                 "data_testid": "clock",
                 "data_clock_played": str(view.played_seconds),
                 "data_clock_since": datetime.now(UTC).isoformat() if running else "",
-                "aria_label": f"Played {duration(view.played_seconds)}",
+                "role": "timer",
+                "aria_label": "Time played",
             }
         ),
         html.div(

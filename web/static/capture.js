@@ -51,7 +51,7 @@
     root.replaceChildren(
       el("section", { class: "card live", "data-live-session": s.id, "data-currency": s.currency,
         "data-format": s.format, "data-status": s.status, "data-testid": "capture-session" },
-        el("div", { class: "title" }, el("b", {}, `${s.game} ${s.format === "cash" ? "cash" : "tournament"}`),
+        el("div", { class: "title" }, el("h1", {}, `${s.game} ${s.format === "cash" ? "cash" : "tournament"}`),
           el("span", { class: `pill ${s.status}` }, s.status.replace("_", " "))),
         el("div", { class: "clock", "data-testid": "capture-clock" }, clock(ms)),
         el("div", { class: "stats" },

@@ -258,7 +258,7 @@ var Pad = (function () {
   async function renderBar() {
     let bar = document.getElementById("pad-sync");
     if (!bar) {
-      bar = el("div", { id: "pad-sync", class: "syncbar", "data-testid": "sync" });
+      bar = el("footer", { id: "pad-sync", class: "syncbar", "data-testid": "sync", "aria-label": "Sync" });
       document.body.append(bar);
     }
     const st = await Outbox.status();
@@ -283,12 +283,12 @@ var Pad = (function () {
     }
     if (!box) {
       // Above the screen's content, where the player looks first: a refused tap must not go unnoticed.
-      box = el("section", { id: "pad-rejected", class: "rejected", role: "alert" });
+      box = el("aside", { id: "pad-rejected", class: "rejected", "aria-label": "Refused taps" });
       const anchor = document.getElementById("app") || document.querySelector("main");
       if (anchor) anchor.before(box);
       else document.body.prepend(box);
     }
-    box.replaceChildren(el("h2", {}, `${st.rejected.length} tap(s) refused by the server`),
+    box.replaceChildren(el("h2", { role: "alert" }, `${st.rejected.length} tap(s) refused by the server`),
       ...st.rejected.map((r) => el("div", { class: "rej", "data-testid": "rejected" },
         el("div", {}, el("b", {}, r.event.type), ` at ${new Date(r.event.at).toLocaleTimeString()}`),
         el("div", { class: "reason" }, r.reason),

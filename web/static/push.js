@@ -145,7 +145,9 @@ var Push = (function () {
       button.dataset.state = state;
       button.setAttribute("aria-pressed", String(state === "on"));
       button.disabled = state === "busy" || state === "unsupported";
-      button.textContent = state === "on" ? "On" : state === "busy" ? "…" : "Off";
+      // The visible word sits beside a hidden "Break suggestions", so the name read out contains what is seen.
+      const word = button.querySelector("[data-push-word]") || button;
+      word.textContent = state === "on" ? "On" : state === "busy" ? "…" : "Off";
     }
     for (const node of document.querySelectorAll("[data-push-status]")) node.textContent = message;
   }
