@@ -1,5 +1,5 @@
 """The HTTP edge every response crosses: a request id, the security headers, and one log line for every 5xx
-(with the request id the client also sees)."""
+(with the request id the client also sees); and the same-origin guard of the streams and sockets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ import secrets
 from typing import Any, Final
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
 from litestar.types import Message, Scope
+
+from shared.origin import foreign_origin, refusal
 
 log = logging.getLogger("api.edge")
 
@@ -81,3 +87,20 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     log.error("unexpected error on %s %s (request id %s)", request.method, request.url.path, rid, exc_info=exc)
     detail = f"internal error; quote request id {rid} when reporting it"
     return Response({"status_code": 500, "detail": detail, "request_id": rid}, status_code=500)
+
+
+def same_origin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Litestar guard of the server-sent streams and the GraphQL socket: a page of another origin gets a 403.
+
+    Requests without ``Origin`` (curl, scripts, the app's own server-side client) pass: they carry no browser's
+    cookie. The rule itself is ``shared.origin``'s, the one the ReactPy socket also asks.
+    """
+    origin = foreign_origin(connection.scope["headers"])
+    if origin is not None:
+        raise PermissionDeniedException(detail=refusal(origin))
+
+
+def same_origin_sockets(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """``same_origin_only`` for WebSocket handshakes alone (a controller that also serves plain HTTP)."""
+    if connection.scope["type"] == ScopeType.WEBSOCKET:
+        same_origin_only(connection, handler)

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 from exceptiongroup import BaseExceptionGroup
@@ -31,6 +30,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from shared.origin import foreign_origin
 from shared.settings import TOKEN_COOKIE
 from web.client import ApiError, BankrollClient
 from web.screens.detail import detail
@@ -74,20 +74,6 @@ def token_from(scope: Mapping[str, Any]) -> str:
             cookie.load(value.decode("latin-1"))
     morsel = cookie.get(TOKEN_COOKIE)
     return morsel.value if morsel is not None else ""
-
-
-def same_origin(scope: Mapping[str, Any]) -> bool:
-    """A socket opened by a page of this server: browsers always send ``Origin``, and it names this host.
-
-    Cookies ride along on a cross-site WebSocket, so without this check any other page (another port on the same
-    host, say) could open a player's screens with their cookie and read them.
-    """
-    headers = {k.lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    origin, host = headers.get(b"origin"), headers.get(b"host")
-    if origin is None:
-        return True  # not a browser: it carries no one else's cookie
-    parts = urlsplit(origin)
-    return host is not None and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
 def loopback_url(scope: Mapping[str, Any]) -> str:
@@ -156,9 +142,10 @@ def stream_handler(root: Callable[[], Any], client_for: ClientFactory) -> Callab
     """ReactPy's socket: the screen's path after /app becomes its location; a revoked device's socket closes."""
 
     async def model_stream(socket: WebSocket) -> None:
-        if not same_origin(socket.scope):
-            log.warning("refused a cross-origin ReactPy socket from %s", socket.headers.get("origin"))
-            await socket.close(code=1008, reason="cross-origin WebSocket refused")
+        origin = foreign_origin(socket.scope["headers"])
+        if origin is not None:
+            log.warning("refused a cross-origin ReactPy socket from %s", origin)
+            await socket.close(code=1008, reason="cross-origin WebSocket refused")  # a close reason is <= 123 bytes
             return
         await socket.accept()
         pathname = "/" + socket.scope["path_params"].get("path", "")

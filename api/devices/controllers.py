@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from api.accounts import Principal
 from api.devices.deps import provide_devices
 from api.devices.service import DeviceService, DeviceView, Paired, PairRequest
-from api.edge import is_https
+from api.edge import is_https, same_origin_only
 from api.streams import StreamLimit, revocation_feed, sse_messages
 from shared.errors import InvalidInput, NotAllowed
 from shared.settings import TOKEN_COOKIE, TOKEN_COOKIE_MAX_AGE_S
@@ -55,6 +55,7 @@ class DeviceController(Controller):
     @get(
         "/current/stream",
         summary="Server-sent events: `event: device` `data: ready`, then `data: revoked` once this device is revoked",
+        guards=[same_origin_only],
     )
     async def revocation(
         self,

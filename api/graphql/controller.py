@@ -8,6 +8,7 @@ from litestar.types import ControllerRouterHandler
 from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api.edge import same_origin_sockets
 from api.graphql.context import context_getter
 from api.graphql.schema import build_schema
 
@@ -16,7 +17,7 @@ PATH = "/graphql"
 
 def graphql_controller() -> ControllerRouterHandler:
     """The controller, with its schema built now (from ``create_app``)."""
-    return make_graphql_controller(
+    controller = make_graphql_controller(
         build_schema(),
         path=PATH,
         context_getter=context_getter,
@@ -30,3 +31,6 @@ def graphql_controller() -> ControllerRouterHandler:
         # desktop GraphQL client pointed at /graphql with the token does the same job.
         graphql_ide=None,
     )
+    # Subscriptions are streams too: a page of another origin may not open the socket (queries need the token).
+    controller.guards = [same_origin_sockets]
+    return controller

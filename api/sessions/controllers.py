@@ -11,6 +11,7 @@ from litestar.response import ServerSentEvent
 
 from api.accounts import Principal
 from api.deps import QUERY_TOKEN_OPT
+from api.edge import same_origin_only
 from api.sessions.deps import provide_reader
 from api.sessions.live import SessionReader
 from api.streams import StreamLimit, sse_messages
@@ -49,6 +50,7 @@ class SessionController(Controller):
         "/{session_id:str}/stream",
         summary="Server-sent events: the new live state after each accepted batch",
         opt={QUERY_TOKEN_OPT: True},
+        guards=[same_origin_only],
     )
     async def stream(
         self,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from redis.asyncio import Redis
 
 from api.accounts import Accounts
@@ -141,3 +142,43 @@ async def test_the_device_stream_says_ready_then_revoked_when_the_device_is_revo
     assert await asyncio.wait_for(stream.next_event(), timeout=1.0) == ("device", "revoked")
     await asyncio.wait_for(stream.until_end(), timeout=1.0)
     await stream.response.aclose()
+
+
+@pytest.mark.parametrize("route", ["session", "device"])
+async def test_a_page_of_another_origin_cannot_open_a_stream_but_the_app_and_scripts_can(
+    http: httpx.AsyncClient, live_server: LiveServer, alice: Player, route: str
+) -> None:
+    if route == "session":
+        session_id = (await started_session(http, alice)).session_id
+        path, auth = f"/api/v1/sessions/{session_id}/stream?token={alice.token}", {}
+    else:
+        path, auth = "/api/v1/devices/current/stream", alice.headers
+    foreign = await http.get(path, headers={**auth, "Origin": "http://127.0.0.1:1"})
+    assert foreign.status_code == 403
+    assert foreign.json()["detail"] == (
+        "cross-origin request refused: Origin http://127.0.0.1:1 is not this server; "
+        "open the app from this server's address"
+    )
+    for origin in ({"Origin": live_server.url}, {}):  # the app's own page; curl or a script (no Origin)
+        stream = await open_stream(http, path, {**auth, **origin})
+        try:
+            assert stream.response.status_code == 200
+            assert (await stream.next_event())[0] in ("state", "device")
+        finally:
+            await stream.response.aclose()
+
+
+async def test_a_page_of_another_origin_cannot_open_the_graphql_socket(live_server: LiveServer) -> None:
+    url = live_server.url.replace("http://", "ws://") + "/graphql"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(
+            url,
+            origin=websockets.Origin("http://127.0.0.1:1"),
+            subprotocols=[websockets.Subprotocol("graphql-transport-ws")],
+        ):
+            pass
+    assert refused.value.response.status_code == 403
+    async with websockets.connect(
+        url, origin=websockets.Origin(live_server.url), subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+    ) as socket:
+        assert socket.protocol.state.name == "OPEN"
