@@ -149,6 +149,18 @@ class SessionStore:
         raws: list[bytes] = await self.redis.hvals(keys.session(stream).events)
         return raws
 
+    async def events_by_id(self, stream: str, event_ids: list[str]) -> dict[str, bytes]:
+        """The stored events of the stream among these ids (as stored, JSON); ids of other streams are absent."""
+        if not event_ids:
+            return {}
+        k = keys.session(stream)
+        slots = await self.redis.hmget(k.ids, event_ids)
+        found = {i: s for i, s in zip(event_ids, slots, strict=True) if s is not None}
+        if not found:
+            return {}
+        raws = await self.redis.hmget(k.events, list(found.values()))
+        return {i: raw for i, raw in zip(found, raws, strict=True) if raw is not None}
+
     async def commit(self, commit: Commit) -> bool:
         """Write the batch, the new state and the outbox entry at once; False if the session moved meanwhile."""
         done = await self._commit(keys=self._keys(commit), args=self._argv(commit))

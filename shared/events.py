@@ -131,6 +131,23 @@ class TiltFeedback(Payload, frozen=True, gc=False):
     response: Literal["fine", "break"]
 
 
+class EventVoided(Payload, frozen=True, gc=False):
+    """An earlier event of the same session (or bankroll) no longer counts. History keeps both events."""
+
+    event_id: uuid.UUID
+
+
+class EventCorrected(Payload, frozen=True, gc=False):
+    """An earlier event of the same session (or bankroll) counts with ``data`` instead of its own payload.
+
+    ``data`` is a whole payload of the target's type, checked at intake with that type's schema and rules
+    (``check_amendment``); the schema here cannot say which type, so it is kept as a JSON object.
+    """
+
+    event_id: uuid.UUID
+    data: dict[str, Any]
+
+
 class EventBase(msgspec.Struct, frozen=True, gc=False, kw_only=True, forbid_unknown_fields=True, tag_field="type"):
     """The envelope every event shares. ``device`` is stamped by the server from the token that posted it."""
 
@@ -199,6 +216,14 @@ class TiltFeedbackEvent(EventBase, frozen=True, gc=False, tag="tilt.feedback"):
     data: TiltFeedback
 
 
+class EventVoidedEvent(EventBase, frozen=True, gc=False, tag="event.voided"):
+    data: EventVoided
+
+
+class EventCorrectedEvent(EventBase, frozen=True, gc=False, tag="event.corrected"):
+    data: EventCorrected
+
+
 Event = (
     SessionStartedEvent
     | StackCountedEvent
@@ -210,6 +235,8 @@ Event = (
     | SessionEndedEvent
     | TransactionRecordedEvent
     | TiltFeedbackEvent
+    | EventVoidedEvent
+    | EventCorrectedEvent
 )
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)
 _BY_PAYLOAD: Final[dict[type[Payload], type[EventBase]]] = {get_type_hints(c)["data"]: c for c in EVENT_TYPES}
@@ -274,6 +301,18 @@ def _loose_struct(cls: type[msgspec.Struct]) -> type[msgspec.Struct]:
 
 
 _STORED_TYPES = tuple(_loose_struct(c) for c in EVENT_TYPES)
+_PAYLOAD_TYPES: Final[dict[str, type[Payload]]] = {
+    c.__struct_config__.tag: get_type_hints(c)["data"]  # type: ignore[misc]
+    for c in EVENT_TYPES
+}
+
+
+def payload_type(event_type: str, *, stored: bool = False) -> type[Payload]:
+    """The payload Struct of an event type: the intake's (bounded), or with ``stored`` the loose stored form."""
+    cls = _PAYLOAD_TYPES[event_type]
+    return _loose_struct(cls) if stored else cls  # type: ignore[return-value]
+
+
 _STORED: Final = msgspec.json.Decoder(typing.Union[_STORED_TYPES])  # noqa: UP007
 _INTAKE: Final = msgspec.json.Decoder(Event)
 _ENCODER: Final = msgspec.json.Encoder()
@@ -367,8 +406,11 @@ def admit(event: Event, now: datetime) -> Event:
 
 def _check_rules(event: Event) -> None:
     data = event.data
-    if event.session_id is None and not isinstance(data, TransactionRecorded):
-        raise InvalidEvent(f"`$.session_id` is required for {event.type!r}; only transaction.recorded may omit it")
+    if event.session_id is None and not isinstance(data, TransactionRecorded | EventVoided | EventCorrected):
+        raise InvalidEvent(
+            f"`$.session_id` is required for {event.type!r}; only transaction.recorded (and a void or correction "
+            "of one) may omit it"
+        )
     if isinstance(data, SessionStarted | TransactionRecorded) and not is_currency(data.currency):
         raise InvalidEvent(f"`$.data.currency` {data.currency!r} is not an ISO 4217 currency code")
     if isinstance(data, SessionStarted):

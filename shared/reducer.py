@@ -1,8 +1,9 @@
 """The session reducer: state = fold(events), the one place a session's money and time are folded from events.
 
 The same code gives the live state in Redis, the per-session rows in ClickHouse, replays and the tests.
-Arrival order never matters: events are deduplicated by id and by (device, seq) slot, then folded in
-``Event.order_key`` order (device time, device, seq).
+Arrival order never matters: events are deduplicated by id and by (device, seq) slot, voids and corrections are
+applied (``shared.amendments.effective``), then the events that count are folded in ``Event.order_key`` order
+(device time, device, seq).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal
 
 import msgspec
 
+from shared.amendments import effective, is_amendment
 from shared.errors import InvalidEvent
 from shared.events import (
     BreakEnded,
@@ -119,8 +121,8 @@ class SessionState(msgspec.Struct, gc=False):
         return bb_per_hour(self.hourly, self.big_blind, self.format)
 
 
-def fold(session_id: str, events: Iterable[Event]) -> SessionState:
-    """Fold a session's events, in any order and with duplicates, into its state."""
+def unique_events(events: Iterable[Event]) -> list[Event]:
+    """The events once each, in ``order_key`` order: a repeated id or an occupied (device, seq) slot is dropped."""
     unique: dict[str, Event] = {}
     seen_ids: set[object] = set()
     for event in sorted(events, key=lambda e: e.order_key):
@@ -128,11 +130,26 @@ def fold(session_id: str, events: Iterable[Event]) -> SessionState:
             continue
         seen_ids.add(event.id)
         unique[event.slot] = event
-    return fold_more(SessionState(session_id=session_id), unique.values())
+    return list(unique.values())
+
+
+def fold(session_id: str, events: Iterable[Event]) -> SessionState:
+    """Fold a session's events, in any order, with duplicates, voids and corrections, into its state.
+
+    ``version`` counts every event recorded, voids and corrections included, so it only grows (the warehouse keeps
+    the row of the highest version).
+    """
+    unique = unique_events(events)
+    state = fold_more(SessionState(session_id=session_id), effective(unique))
+    state.version = len(unique)
+    return state
 
 
 def fold_more(state: SessionState, events: Iterable[Event]) -> SessionState:
-    """Apply events that all come after everything already in ``state`` (the live, in-order case)."""
+    """Apply events that all come after everything already in ``state`` (the live, in-order case).
+
+    A void or correction cannot be applied this way (it changes what came before): fold the session again.
+    """
     for event in sorted(events, key=lambda e: e.order_key):
         apply_event(state, event)
     _close(state)
@@ -140,8 +157,10 @@ def fold_more(state: SessionState, events: Iterable[Event]) -> SessionState:
 
 
 def apply_event(state: SessionState, event: Event) -> None:  # noqa: C901 — one arm per event type, each trivial
-    """Apply one event (already in order) to the state in place."""
+    """Apply one event (already in order) to the state in place; a void or correction only counts as recorded."""
     state.version += 1
+    if is_amendment(event):
+        return
     state.last_event_at = event.at
     data = event.data
     match data:

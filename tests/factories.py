@@ -64,6 +64,14 @@ class SessionScript:
     def end(self, cash_out: int, after_minutes: float = 30) -> dict[str, Any]:
         return self.event("session.ended", {"cash_out": cash_out}, after_minutes)
 
+    def void(self, target: dict[str, Any], after_minutes: float = 1) -> dict[str, Any]:
+        """Undo ``target`` (an event of this script)."""
+        return self.event("event.voided", {"event_id": target["id"]}, after_minutes)
+
+    def correct(self, target: dict[str, Any], data: dict[str, Any], after_minutes: float = 1) -> dict[str, Any]:
+        """Record ``target`` as it should have been: ``data`` is its whole corrected payload."""
+        return self.event("event.corrected", {"event_id": target["id"], "data": data}, after_minutes)
+
 
 def played_session(buy_in: int = 20000, cash_out: int = 41000) -> tuple[SessionScript, list[dict[str, Any]]]:
     """A 4-hour cash session with a rebuy and a 20-minute break: profit = 41000 - 40000 = 1000."""

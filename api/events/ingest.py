@@ -21,11 +21,13 @@ from adapters.outbox import OutboxEntry
 from adapters.sessions import Commit, EndMarker, SessionStore, Snapshot, StoredState, Write
 from api.accounts import Principal
 from api.limits import Limits
+from shared.amendments import check_amendment, corrected_payload, is_amendment, target_of
 from shared.errors import InvalidEvent, RetryableError
 from shared.events import (
     MAX_EVENTS_PER_SESSION,
     MAX_NOTES_PER_SESSION,
     Event,
+    EventCorrected,
     NoteAdded,
     SessionEnded,
     SessionStarted,
@@ -118,7 +120,10 @@ class Ingest:
             return [EventResult(index=i, status="rejected", id=str(e.id), reason=reason) for i, e in indexed]
         # decide() records a session.started or session.ended of this batch in the snapshot, for the commit.
         seen = snapshot
-        results, accepted, canon = decide(seen, indexed, is_session=not stream.startswith("bankroll-"))
+        targets = await self._targets(stream, indexed)
+        results, accepted, canon = decide(
+            seen, indexed, is_session=not stream.startswith("bankroll-"), targets=targets, now=datetime.now(UTC)
+        )
         if not accepted:
             return results
 
@@ -127,7 +132,9 @@ class Ingest:
         if not stream.startswith("bankroll-"):
             stored_state = snapshot.state
             last = stored_state.last if stored_state is not None else None
-            if stored_state is not None and last is not None and all(e.order_key > last for e in accepted):
+            in_order = last is not None and all(e.order_key > last for e in accepted)
+            # A void or correction changes what came before it: the session is folded again from all its events.
+            if stored_state is not None and in_order and not any(is_amendment(e) for e in accepted):
                 state = fold_more(stored_state.state, accepted)
             else:
                 everything = await self.store.stored_events(stream)
@@ -154,17 +161,40 @@ class Ingest:
             await self.limits.spend_new_session(principal.user_id)
         return results if committed else None
 
+    async def _targets(self, stream: str, indexed: list[tuple[int, Event]]) -> dict[str, Event]:
+        """The stored events that the batch's voids and corrections name, by id (those of this stream only)."""
+        wanted = sorted({str(t) for _, e in indexed if (t := target_of(e)) is not None})
+        found = await self.store.events_by_id(stream, wanted)
+        return {i: decode_stored(raw) for i, raw in found.items()}
+
 
 def decide(  # noqa: C901 — the rules of acceptance read best as one list
-    seen: Snapshot, indexed: list[tuple[int, Event]], *, is_session: bool
+    seen: Snapshot,
+    indexed: list[tuple[int, Event]],
+    *,
+    is_session: bool,
+    targets: dict[str, Event] | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[EventResult], list[Event], dict[str, bytes]]:
-    """Answer each event: duplicate, rejected (with the rule it broke) or accepted. Updates ``seen`` in place."""
+    """Answer each event: duplicate, rejected (with the rule it broke) or accepted. Updates ``seen`` in place.
+
+    ``targets``: the stored events that the batch's voids and corrections name (an event of the batch itself may be
+    named too, when it comes earlier in the batch).
+    """
     stream = seen.stream
     results: list[EventResult] = []
     accepted: list[Event] = []
     canon_by_slot: dict[str, bytes] = {}
     accepted_ids: dict[str, str] = {}
+    in_batch: dict[str, Event] = {}
     for index, event in indexed:
+        problem: str | None = None
+        if is_amendment(event):
+            named = str(target_of(event))
+            try:
+                event = _amendment(seen, event, (targets or {}).get(named) or in_batch.get(named), now or event.at)
+            except InvalidEvent as exc:
+                problem = str(exc)
         canon = encode_event(event)
         eid = str(event.id)
 
@@ -187,7 +217,11 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
         if event.slot in seen.stored or event.slot in canon_by_slot:
             reject(f"`$.seq` {event.seq} is already taken in this session by another event from this device")
             continue
-        if is_session and seen.end is not None and _after_end(event, seen.end):
+        if problem is not None:
+            reject(problem)
+            continue
+        # A void or correction may come after the end: editing a finished session is what they are for.
+        if is_session and seen.end is not None and not is_amendment(event) and _after_end(event, seen.end):
             reject(f"session {stream} ended (event {seen.end.event_id}); events after session.ended are refused")
             continue
         full = _over_cap(seen, event, accepted) if is_session else None
@@ -210,13 +244,18 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
                 continue
             seen.started_by, seen.started_at = eid, event.at
         accepted.append(event)
+        in_batch[eid] = event
         canon_by_slot[event.slot] = canon
         accepted_ids[eid] = event.slot
         results.append(EventResult(index=index, status="accepted", id=eid))
     # An end accepted in this batch also refuses the later events of the same batch.
     end = seen.end
     if end is not None:
-        late = {str(e.id) for e in accepted if not isinstance(e.data, SessionEnded) and _after_end(e, end)}
+        late = {
+            str(e.id)
+            for e in accepted
+            if not isinstance(e.data, SessionEnded) and not is_amendment(e) and _after_end(e, end)
+        }
         if late:
             accepted = [e for e in accepted if str(e.id) not in late]
             for slot in [s for s, c in canon_by_slot.items() if s not in {e.slot for e in accepted}]:
@@ -226,6 +265,19 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
                 msgspec.structs.replace(r, status="rejected", reason=reason) if r.id in late else r for r in results
             ]
     return results, accepted, canon_by_slot
+
+
+def _amendment(seen: Snapshot, event: Event, target: Event | None, now: datetime) -> Event:
+    """A void or correction checked against the event it names; a corrected end also against the session's start."""
+    event = check_amendment(event, target, now)
+    if target is not None and isinstance(target.data, SessionEnded) and isinstance(event.data, EventCorrected):
+        corrected = corrected_payload(target, event.data.data)
+        if isinstance(corrected, SessionEnded):
+            try:
+                check_corrected_end(seen.started_at, corrected)
+            except InvalidEvent as exc:
+                raise InvalidEvent(str(exc).replace("`$.data.", "`$.data.data.")) from None
+    return event
 
 
 def _over_cap(seen: Snapshot, event: Event, accepted: list[Event]) -> str | None:
