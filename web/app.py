@@ -36,27 +36,38 @@ from web.client import ApiError, BankrollClient
 from web.screens.detail import detail
 from web.screens.history import history
 from web.screens.home import home
-from web.screens.live import live
 from web.widgets import notice, page
 
 STATIC = Path(__file__).parent / "static"
 APP_PREFIX = "/app"
-# What the service worker precaches; its cache name carries a hash of these files.
+# What the service worker precaches (the one list: sw.js gets it from here); its cache name carries a hash of
+# these files. Everything a page of the shell loads must be here, or it is missing offline (tests/e2e/test_weight.py).
 SHELL_FILES = (
     "capture.html",
     "pair.html",
     "app.css",
     "outbox.js",
+    "fold.js",
     "currencies.js",
     "pad.js",
     "capture.js",
     "pair.js",
+    "push.js",
     "manifest.webmanifest",
     "icons/icon-192.png",
     "icons/icon-512.png",
     "icons/maskable-512.png",
 )
 log = logging.getLogger(__name__)
+
+
+# Shell files served at their own address rather than under /static.
+SHELL_ROUTES = {"capture.html": "/capture", "pair.html": "/pair", "manifest.webmanifest": "/manifest.webmanifest"}
+
+
+def shell_urls() -> list[str]:
+    """The addresses the service worker precaches, one per shell file."""
+    return [SHELL_ROUTES.get(name, f"/static/{name}") for name in SHELL_FILES]
 
 
 def shell_version() -> str:
@@ -102,8 +113,6 @@ def make_root(client_for: ClientFactory) -> Callable[[], Any]:
                 return home(client, key="home")
             case ["history"]:
                 return history(client, key="history")
-            case ["live", session_id]:
-                return live(client, session_id, key=f"live-{session_id}")
             case ["sessions", session_id]:
                 return detail(client, session_id, key=f"detail-{session_id}")
             case _:
@@ -126,6 +135,7 @@ def index_html() -> str:
 <link rel="apple-touch-icon" href="/static/icons/icon-192.png">
 <link rel="stylesheet" href="/static/app.css">
 <script src="/static/outbox.js" defer></script>
+<script src="/static/fold.js" defer></script>
 <script src="/static/currencies.js" defer></script>
 <script src="/static/pad.js" defer></script>
 <script type="module" crossorigin src="/_reactpy/assets/{bundle}"></script>
@@ -217,6 +227,8 @@ async def to_home(request: Request) -> Response:
 def create_web_app(client_for: ClientFactory = default_client) -> Starlette:
     """The whole web side as one Starlette app; the composition root mounts it (see ``web.mount``)."""
     sw = (STATIC / "sw.js").read_text().replace("__VERSION__", shell_version())
+    sw = sw.replace('"__SHELL__"', json.dumps(shell_urls()))
+    capture = text((STATIC / "capture.html").read_text(), "text/html")
     manifest = json.dumps(json.loads((STATIC / "manifest.webmanifest").read_text()))
     screen = text(index_html(), "text/html")
     stream = stream_handler(make_root(client_for), client_for)
@@ -228,8 +240,10 @@ def create_web_app(client_for: ClientFactory = default_client) -> Starlette:
             Route("/", to_home),
             Route(APP_PREFIX, to_home),
             Route(APP_PREFIX + "/", screen),
+            # The live screen is drawn in the page from the phone's copy of the session (capture.js).
+            Route(APP_PREFIX + "/live/{session_id}", capture),
             Route(APP_PREFIX + "/{path:path}", screen),
-            Route("/capture", text((STATIC / "capture.html").read_text(), "text/html")),
+            Route("/capture", capture),
             Route("/pair", text((STATIC / "pair.html").read_text(), "text/html")),
             # The service worker is served from the root so its scope is the whole origin.
             Route("/sw.js", text(sw, "text/javascript")),

@@ -75,12 +75,6 @@ class BankrollClient:
             for raw in _RAW_LIST.decode(await self._get(f"/api/v1/sessions/{session_id}/events"))
         ]
 
-    async def stream(self, session_id: str) -> AsyncIterator[LiveView]:
-        """The live state after each accepted batch, from the session's server-sent events."""
-        async for event, data in self._events(f"/api/v1/sessions/{session_id}/stream"):
-            if event == "state":
-                yield _LIVE.decode(data)
-
     async def until_revoked(self, watching: Callable[[], None] = lambda: None) -> None:
         """Return once this device is revoked (the API's device stream says so).
 

@@ -1,8 +1,7 @@
-"""Hooks the screens share: load something from the API once, and follow a session's live stream."""
+"""Hooks the screens share: load something from the API once."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -10,8 +9,7 @@ from typing import Generic, TypeVar
 
 from reactpy import use_effect, use_state
 
-from shared.reducer import LiveView
-from web.client import ApiError, BankrollClient
+from web.client import ApiError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -37,27 +35,4 @@ def use_load(load: Callable[[], Awaitable[T]], key: str) -> Loaded[T]:
             set_state(Loaded(error=exc, loading=False))
 
     use_effect(run, [key])
-    return state
-
-
-def use_live(client: BankrollClient, session_id: str) -> Loaded[LiveView]:
-    """The session's live view, replaced by each state the SSE stream sends; reconnects after a drop."""
-    state, set_state = use_state(Loaded[LiveView]())
-
-    async def follow() -> None:
-        delay = 1.0
-        while True:
-            try:
-                async for view in client.stream(session_id):
-                    set_state(Loaded(value=view, loading=False))
-                    delay = 1.0
-            except ApiError as exc:
-                set_state(Loaded(error=exc, loading=False))
-                return
-            except Exception as exc:  # a dropped stream: the screen keeps its last state and reconnects
-                log.info("live stream of %s dropped: %s", session_id, exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
-
-    use_effect(follow, [session_id])
     return state

@@ -15,7 +15,9 @@
 
 var Outbox = (function () {
   const DB_NAME = "bankroll";
-  const DB_VERSION = 1;
+  // 2: the "events" store, the phone's copy of each session's events (its own, pending or accepted, and what the
+  // server sent), that the live screen folds (fold.js).
+  const DB_VERSION = 2;
   const MAX_BATCH = 500;
   const TIMEOUT_MS = 15000;
   const MAX_RETRY_AFTER_MS = 5 * 60 * 1000;
@@ -26,15 +28,36 @@ var Outbox = (function () {
     if (dbPromise) return dbPromise;
     dbPromise = new Promise((resolve, reject) => {
       const req = indexedDB.open(DB_NAME, DB_VERSION);
-      req.onupgradeneeded = () => {
+      req.onupgradeneeded = (e) => {
         const db = req.result;
-        db.createObjectStore("kv");
-        const outbox = db.createObjectStore("outbox", { keyPath: "id" });
-        outbox.createIndex("created", "created");
-        db.createObjectStore("seqs");
-        db.createObjectStore("sessions", { keyPath: "id" });
+        if (e.oldVersion < 1) {
+          db.createObjectStore("kv");
+          const outbox = db.createObjectStore("outbox", { keyPath: "id" });
+          outbox.createIndex("created", "created");
+          db.createObjectStore("seqs");
+          db.createObjectStore("sessions", { keyPath: "id" });
+        }
+        if (e.oldVersion < 2) {
+          db.createObjectStore("events", { keyPath: "id" }).createIndex("session", "session_id");
+          // Taps still waiting from before the upgrade belong to the phone's copy too.
+          const tx = req.transaction;
+          tx.objectStore("outbox").openCursor().onsuccess = (c) => {
+            const cursor = c.target.result;
+            if (!cursor) return;
+            if (cursor.value.status === "pending") tx.objectStore("events").put(cursor.value.event);
+            cursor.continue();
+          };
+        }
       };
-      req.onsuccess = () => resolve(req.result);
+      req.onsuccess = () => {
+        const db = req.result;
+        // A newer page or worker upgrades the database: let it, and open again on the next use.
+        db.onversionchange = () => {
+          db.close();
+          dbPromise = null;
+        };
+        resolve(db);
+      };
       req.onerror = () => reject(req.error);
     });
     return dbPromise;
@@ -132,13 +155,14 @@ var Outbox = (function () {
    */
   async function record(sessionId, type, data) {
     const db = await open();
-    const tx = db.transaction(["outbox", "seqs", "sessions"], "readwrite");
+    const tx = db.transaction(["outbox", "seqs", "sessions", "events"], "readwrite");
     const seqs = tx.objectStore("seqs");
     const sessions = tx.objectStore("sessions");
     const seq = ((await result(seqs.get(sessionId))) || 0) + 1;
     const event = { id: crypto.randomUUID(), session_id: sessionId, seq, type, at: localTime(), data: data || {} };
     seqs.put(seq, sessionId);
     tx.objectStore("outbox").put({ id: event.id, created: Date.now(), status: "pending", event });
+    tx.objectStore("events").put(event);
     const session = (await result(sessions.get(sessionId))) || { id: sessionId };
     sessions.put(applyLocal(session, event));
     await done(tx);
@@ -148,6 +172,38 @@ var Outbox = (function () {
   async function entries() {
     const db = await open();
     return result(db.transaction("outbox").objectStore("outbox").index("created").getAll());
+  }
+
+  /** The phone's copy of a session: its own taps (pending or accepted) and the events the server sent. */
+  async function sessionEvents(sessionId) {
+    const db = await open();
+    return result(db.transaction("events").objectStore("events").index("session").getAll(sessionId));
+  }
+
+  /**
+   * Merge the server's events of a session into the phone's copy. Resolves "ok", "missing" (the server does not
+   * know the session: its start may still be in the outbox), "unpaired", "auth" or "offline".
+   */
+  async function pull(sessionId) {
+    const token = await get("kv", "token");
+    if (!token) return "unpaired";
+    let response;
+    try {
+      response = await fetch(`/api/v1/sessions/${encodeURIComponent(sessionId)}/events`, {
+        headers: { Authorization: `Bearer ${token}` }, cache: "no-store",
+      });
+    } catch (err) {
+      return "offline";
+    }
+    if (response.status === 404) return "missing";
+    if (response.status === 401) return "auth";
+    if (!response.ok) return "offline";
+    const events = await response.json();
+    const db = await open();
+    const tx = db.transaction("events", "readwrite");
+    for (const e of events) tx.objectStore("events").put(e);
+    await done(tx);
+    return "ok";
   }
 
   async function dismiss(id) {
@@ -187,13 +243,16 @@ var Outbox = (function () {
   /** Apply the server's answer: accepted and duplicate leave the outbox, rejected stay with the reason. */
   async function settle(batch, answer) {
     const db = await open();
-    const tx = db.transaction("outbox", "readwrite");
+    const tx = db.transaction(["outbox", "events"], "readwrite");
     const store = tx.objectStore("outbox");
     for (const r of answer.results) {
       const entry = batch[r.index];
       if (!entry) continue;
       if (r.status === "accepted" || r.status === "duplicate") store.delete(entry.id);
-      else if (r.status === "rejected") store.put({ ...entry, status: "rejected", reason: r.reason || "rejected" });
+      else if (r.status === "rejected") {
+        store.put({ ...entry, status: "rejected", reason: r.reason || "rejected" });
+        tx.objectStore("events").delete(entry.id); // refused: no longer part of the phone's copy
+      }
     }
     await done(tx);
   }
@@ -257,7 +316,9 @@ var Outbox = (function () {
     return sent ? "ok" : "empty";
   }
 
-  return { open, get, put, all, record, entries, dismiss, status, sync, waitMs, localTime, MAX_BATCH };
+  return {
+    open, get, put, all, record, entries, dismiss, status, sync, waitMs, localTime, sessionEvents, pull, MAX_BATCH,
+  };
 })();
 
 if (typeof self !== "undefined") self.Outbox = Outbox;

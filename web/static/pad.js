@@ -357,8 +357,9 @@ var Pad = (function () {
     if (action === "start") {
       const id = await start(button.dataset.defaults ? JSON.parse(button.dataset.defaults) : null);
       if (!id) return;
+      // The live screen draws the new session from this phone at once; the server's copy follows when it can.
       if (location.pathname === "/capture") location.hash = id;
-      else location.href = navigator.onLine ? `/app/live/${id}` : `/capture#${id}`;
+      else location.href = `/app/live/${id}`;
       return;
     }
     const id = button.dataset.session;

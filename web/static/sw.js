@@ -7,20 +7,8 @@ importScripts("/static/outbox.js", "/static/push.js");
 
 const VERSION = "__VERSION__";
 const CACHE = `bankroll-shell-${VERSION}`;
-const SHELL = [
-  "/capture",
-  "/pair",
-  "/static/app.css",
-  "/static/outbox.js",
-  "/static/currencies.js",
-  "/static/pad.js",
-  "/static/capture.js",
-  "/static/pair.js",
-  "/manifest.webmanifest",
-  "/static/icons/icon-192.png",
-  "/static/icons/icon-512.png",
-  "/static/icons/maskable-512.png",
-];
+// web/app.py SHELL_FILES, written in when served: one list for the precache, the version hash and the tests.
+const SHELL = "__SHELL__";
 const NAV_TIMEOUT_MS = 4000;
 
 self.addEventListener("install", (event) => {

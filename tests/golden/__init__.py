@@ -1,0 +1,1 @@
+"""Golden cases run through both runtimes: Python's shared/ and the page's JavaScript."""
