@@ -17,6 +17,16 @@ from shared.reducer import SessionState
 
 # Two-sided 95 % quantile of the standard normal distribution.
 Z95: Final = 1.96
+# Two-sided 95 % quantiles t(0.975, ν) of Student's t for ν = 1…30 degrees of freedom (Abramowitz & Stegun,
+# Handbook of Mathematical Functions, table 26.10); above 30 the expansion in ``t95`` is used.
+T975: Final = (
+    12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
+    2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
+    2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423,
+)  # fmt: skip
+# Below these the interval, P(winning) and the downswing verdict are marked unreliable (docs/statistics.md).
+MIN_RELIABLE_SESSIONS: Final = 30
+MIN_RELIABLE_HOURS: Final = 100
 
 BreakdownBy = Literal["stakes", "game", "format", "location", "weekday", "hour", "length", "month"]
 BREAKDOWNS: Final[tuple[str, ...]] = get_args(BreakdownBy)
@@ -103,6 +113,12 @@ class Summary(msgspec.Struct, frozen=True, gc=False):
     total_bounties: int
     # What the rate figures measure: one format, or "mixed" when asked to measure both together; None: no sessions.
     format: Measured | None = None
+    # False below MIN_RELIABLE_SESSIONS timed sessions or MIN_RELIABLE_HOURS hours: the interval, P(winning) and the
+    # hours still needed are then computed but not to be trusted; ``reason`` says why in the player's words.
+    reliable: bool = False
+    reason: str | None = None
+    # Mean of place / entrants over tournaments with both: 0.10 is "on average in the top 10 % of the field".
+    average_finish_percentile: float | None = None
 
 
 class BankrollPoint(msgspec.Struct, frozen=True, gc=False):
@@ -207,6 +223,8 @@ def summary(rows: Iterable[SessionRow], *, mix_formats: bool = False) -> Summary
     wr_profit = sum(r.win_rate_profit for r in ordered)
     w = wr_profit / hours if hours > 0 else None
     sigma = _sigma_per_hour(ordered, w)
+    timed = sum(1 for r in ordered if r.played_seconds > 0)
+    reliable, reason = sample_reliability(timed, hours)
     wins = [r.profit for r in ordered if r.profit > 0]
     losses = [r.profit for r in ordered if r.profit < 0]
     win_streak, loss_streak = _streaks(ordered)
@@ -221,7 +239,7 @@ def summary(rows: Iterable[SessionRow], *, mix_formats: bool = False) -> Summary
         hourly=round(w) if w is not None else None,
         bb_per_hour=_bb_per_hour(ordered),
         sd_per_hour=round(sigma) if sigma is not None else None,
-        win_rate_ci95=_ci95(w, sigma, hours),
+        win_rate_ci95=_ci95(w, sigma, hours, timed),
         prob_winning=_prob_winning(w, sigma, hours),
         hours_for_significance=_hours_for_significance(w, sigma),
         biggest_win=max(wins, default=None),
@@ -235,6 +253,9 @@ def summary(rows: Iterable[SessionRow], *, mix_formats: bool = False) -> Summary
         average_finish=tournament.average_finish,
         total_bounties=tournament.total_bounties,
         format=measured,
+        reliable=reliable,
+        reason=reason,
+        average_finish_percentile=tournament.average_finish_percentile,
     )
 
 
@@ -294,11 +315,44 @@ def _bb_per_hour(rows: Sequence[SessionRow]) -> float | None:
     return round(big_blinds * 3600 / seconds, 2)
 
 
-def _ci95(w: float | None, sigma: float | None, hours: float) -> tuple[int, int] | None:
+def _ci95(w: float | None, sigma: float | None, hours: float, sessions: int) -> tuple[int, int] | None:
+    """w ± t(0.975, N−1)·σ/√H: Student's t, since σ is itself estimated from the N timed sessions."""
     if w is None or sigma is None:
         return None
-    half = Z95 * sigma / math.sqrt(hours)
+    half = t95(sessions - 1) * sigma / math.sqrt(hours)
     return round(w - half), round(w + half)
+
+
+def t95(df: int) -> float:
+    """The two-sided 95 % quantile t(0.975, df) of Student's t distribution.
+
+    Table values up to 30 degrees of freedom; above, the Cornish–Fisher expansion of Abramowitz & Stegun 26.7.5
+    around z = 1.959964 (error below 1e-4 from 30 on, tending to 1.96 as df grows).
+
+    Raises:
+        InvalidInput: ``df`` is below 1.
+    """
+    if df < 1:
+        raise InvalidInput(f"`df` {df} must be at least 1 degree of freedom")
+    if df <= len(T975):
+        return T975[df - 1]
+    z = 1.959964
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+
+
+def sample_reliability(sessions: int, hours: float) -> tuple[bool, str | None]:
+    """Whether a sample is large enough to trust its interval, P(winning) and downswing verdict, and if not why."""
+    if sessions >= MIN_RELIABLE_SESSIONS and hours >= MIN_RELIABLE_HOURS:
+        return True, None
+    return False, (
+        f"not enough data yet: {sessions} session{'s' if sessions != 1 else ''} and {hours:.1f} hours; "
+        f"the interval, P(winning) and the downswing verdict need at least {MIN_RELIABLE_SESSIONS} sessions "
+        f"and {MIN_RELIABLE_HOURS} hours"
+    )
 
 
 def _prob_winning(w: float | None, sigma: float | None, hours: float) -> float | None:
@@ -333,6 +387,7 @@ class _TournamentFigures(msgspec.Struct, frozen=True, gc=False):
     roi: float | None = None
     itm_pct: float | None = None
     average_finish: float | None = None
+    average_finish_percentile: float | None = None
     total_bounties: int = 0
 
 
@@ -343,11 +398,13 @@ def _tournament_figures(rows: Sequence[SessionRow]) -> _TournamentFigures:
     cost = sum(r.invested for r in rows)
     returned = sum(r.prize + r.bounties for r in rows)
     places = [r.place for r in rows if r.place is not None]
+    fields = [r.place / r.entrants for r in rows if r.place is not None and r.entrants]
     return _TournamentFigures(
         entries=len(rows),
         roi=(returned - cost) / cost if cost > 0 else None,
         itm_pct=sum(1 for r in rows if r.prize > 0) / len(rows),
         average_finish=sum(places) / len(places) if places else None,
+        average_finish_percentile=sum(fields) / len(fields) if fields else None,
         total_bounties=sum(r.bounties for r in rows),
     )
 

@@ -42,6 +42,9 @@ class DrawdownReport(msgspec.Struct, frozen=True, gc=False):
     balance: int
     risk_of_ruin: float | None
     verdict: Verdict
+    # The verdict and probability rest on w and σ: below the sample the summary trusts they are marked unreliable.
+    reliable: bool = False
+    reason: str | None = None
 
 
 class StatsService:
@@ -197,6 +200,8 @@ class StatsService:
             balance=balance,
             risk_of_ruin=ruin,
             verdict=verdict,
+            reliable=figures.reliable,
+            reason=figures.reason,
         )
 
 

@@ -18,6 +18,8 @@ from shared.events import Event, Payload, SessionEnded, SessionStarted, Stakes, 
 from shared.reducer import fold
 from shared.stats import (
     BREAKDOWNS,
+    MIN_RELIABLE_HOURS,
+    MIN_RELIABLE_SESSIONS,
     SessionRow,
     TransactionRow,
     bankroll_curve,
@@ -30,6 +32,7 @@ from shared.stats import (
     risk_of_ruin,
     session_row,
     summary,
+    t95,
 )
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)  # a Monday
@@ -150,9 +153,35 @@ def test_sd_per_hour_weights_sessions_by_their_length() -> None:
     assert summary(HISTORY).sd_per_hour == 200
 
 
-def test_win_rate_ci95_is_w_plus_minus_1_96_sigma_over_root_hours() -> None:
-    # 1.96 · 200 / √10 = 392 / 3.1623 = 123.96 → [100 − 123.96, 100 + 123.96] = [−23.96, 223.96]
-    assert summary(HISTORY).win_rate_ci95 == (-24, 224)
+def test_win_rate_ci95_is_w_plus_minus_student_t_sigma_over_root_hours() -> None:
+    # 4 timed sessions: t(0.975, 3) = 3.1824; 3.1824 · 200 / √10 = 201.27 → [100 − 201.27, 100 + 201.27]
+    assert summary(HISTORY).win_rate_ci95 == (-101, 301)
+
+
+def test_t95_is_the_table_up_to_30_and_tends_to_1_96() -> None:
+    assert (t95(1), t95(3), t95(30)) == (12.7062, 3.1824, 2.0423)
+    assert t95(40) == pytest.approx(2.0211, abs=1e-4)  # A&S table 26.10
+    assert t95(120) == pytest.approx(1.9799, abs=1e-4)
+    assert t95(100_000) == pytest.approx(1.96, abs=1e-4)
+
+
+def test_t95_refuses_zero_degrees_of_freedom() -> None:
+    with pytest.raises(InvalidInput, match="`df` 0"):
+        t95(0)
+
+
+def test_a_small_sample_is_marked_unreliable_with_its_reason() -> None:
+    result = summary(HISTORY)
+    assert result.reliable is False
+    assert result.reason is not None and "4 sessions and 10.0 hours" in result.reason
+    assert f"{MIN_RELIABLE_SESSIONS} sessions and {MIN_RELIABLE_HOURS} hours" in result.reason
+
+
+def test_thirty_sessions_and_a_hundred_hours_are_reliable() -> None:
+    rows = [cash(f"s{i}", day(i), 4 if i < 25 else 0, 100 * (i % 3 - 1)) for i in range(30)]
+    assert summary(rows).reliable is False  # 25 timed sessions only
+    rows = [cash(f"s{i}", day(i), 4, 100 * (i % 3 - 1)) for i in range(30)]  # 30 sessions, 120 hours
+    assert (summary(rows).reliable, summary(rows).reason) == (True, None)
 
 
 def test_prob_winning_is_phi_of_w_root_hours_over_sigma() -> None:
@@ -213,6 +242,7 @@ def test_tournament_roi_counts_every_dollar_invested_and_won() -> None:
     assert result.roi == pytest.approx(900 / 4300)  # (−900 + 2900 − 1100) / (1100 + 2100 + 1100)
     assert result.itm_pct == pytest.approx(1 / 3)  # a bounty alone is not in the money
     assert result.average_finish == pytest.approx(21.5)  # (40 + 3) / 2
+    assert result.average_finish_percentile == pytest.approx(0.215)  # (40/100 + 3/100) / 2: top 21.5 % of the field
     assert result.total_bounties == 200
     assert result.bb_per_hour is None  # tournaments have no big blind of their own
 

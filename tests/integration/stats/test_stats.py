@@ -39,7 +39,8 @@ async def test_cash_summary_matches_the_hand_computed_figures(client: AsyncTestC
     assert summary["hourly"] == 2000
     assert summary["bb_per_hour"] == 5.5  # (10000/200 + 12000/500 − 6000/200) bb / 8 h = 44 / 8
     assert summary["sd_per_hour"] == round(SIGMA) == 5745  # √(33,000,000) = 5744.56
-    assert summary["win_rate_ci95"] == [-1981, 5981]  # 2000 ∓ 1.96·5744.56/√8 = 2000 ∓ 3980.76
+    assert summary["win_rate_ci95"] == [-6739, 10739]  # 2000 ∓ t(0.975, 2)·5744.56/√8 = 2000 ∓ 4.3027·2031.01
+    assert summary["reliable"] is False and "3 sessions and 8.0 hours" in summary["reason"]
     assert summary["prob_winning"] == pytest.approx(0.83762, abs=1e-5)  # Φ(2000·√8/5744.56) = Φ(0.98473)
     assert summary["hours_for_significance"] == pytest.approx(31.693, abs=1e-3)  # (1.96·5744.56/2000)²
     assert (summary["biggest_win"], summary["biggest_loss"]) == (12000, -6000)
@@ -173,6 +174,7 @@ async def test_drawdown_is_judged_against_the_players_own_win_rate_and_sd(
     assert report["probability"] == pytest.approx(math.exp(-2 * 2000 * 6000 / 5745**2))  # ≈ 0.483
     assert report["verdict"] == "normal"
     assert report["balance"] == BALANCE
+    assert report["reliable"] is False and "3 sessions" in report["reason"]  # the verdict rests on 3 sessions
 
 
 @pytest.mark.usefixtures("history")
