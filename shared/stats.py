@@ -155,6 +155,31 @@ class BankrollGuidance(msgspec.Struct, frozen=True, gc=False):
     bankroll_for_target_risk: int | None = None
 
 
+# Below this chance a drawdown is called unusual: 1 in 20, the usual significance line.
+UNUSUAL: Final = 0.05
+
+Verdict = Literal["no downswing", "normal", "unusual", "unknown"]
+
+
+class DrawdownReport(msgspec.Struct, frozen=True, gc=False):
+    """Is this downswing normal? The current drawdown against what the player's own w and σ predict."""
+
+    currency: str | None
+    current: int
+    current_sessions: int
+    current_hours: float
+    deepest: int
+    hourly: int | None
+    sd_per_hour: int | None
+    probability: float | None
+    balance: int
+    risk_of_ruin: float | None
+    verdict: Verdict
+    # The verdict and probability rest on w and σ: below the sample the summary trusts they are marked unreliable.
+    reliable: bool = False
+    reason: str | None = None
+
+
 class CalendarDay(msgspec.Struct, frozen=True, gc=False):
     """One local playing day for the heat map."""
 
@@ -592,9 +617,24 @@ def stake_label(row: SessionRow) -> str:
     if row.format == "tournament":
         buy_in = _amount_text(row.buy_in, row.currency)
         stake = f"{buy_in}+{_amount_text(row.fee, row.currency)}" if row.fee else buy_in
-    else:
-        stake = f"{_amount_text(row.small_blind, row.currency)}/{_amount_text(row.big_blind, row.currency)}"
-    return f"{row.game} {stake}"
+        return f"{row.game} {stake}"
+    return cash_stake_label(row.game, row.small_blind, row.big_blind, row.currency)
+
+
+def cash_stake_label(game: str, small_blind: int, big_blind: int, currency: str) -> str:
+    """A cash game's stake label, 'NLH 1/2': the one ``stake_label`` gives its sessions."""
+    return f"{game} {_amount_text(small_blind, currency)}/{_amount_text(big_blind, currency)}"
+
+
+def group_label(row: SessionRow, by: str, day_starts_at_hour: int = 0) -> str:
+    """The label of the breakdown group ``by`` that ``row`` falls in ('Monday', 'NLH 1/2', '2026-01' …).
+
+    Raises:
+        InvalidInput: unknown ``by``.
+    """
+    if by not in BREAKDOWNS:
+        raise InvalidInput(f"`by` {by!r} is not a breakdown; allowed: {', '.join(BREAKDOWNS)}")
+    return _labeller(by, day_starts_at_hour)(row)
 
 
 def stake_order(row: SessionRow) -> tuple[str, str, int, int]:

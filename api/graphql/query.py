@@ -18,12 +18,12 @@ from api.graphql.context import Context, principal
 from api.graphql.limits import MAX_PAGE, check_page
 from api.graphql.types import JSON, object_type
 from api.sessions.live import SessionReader
-from api.stats.service import DrawdownReport, StatsService
+from api.stats.service import StatsService
 from api.stats.warehouse import StatsQuery
 from shared.errors import InvalidInput
 from shared.events import to_wire
 from shared.reducer import LiveView, SessionSummary
-from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, Summary
+from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, DrawdownReport, Summary
 from shared.tilt_policy import Alert
 
 Ctx = Info[Context, None]
@@ -47,6 +47,11 @@ class StatsFilter:
     mix_formats: bool = strawberry.field(
         default=False, description="Measure cash games and tournaments together; by default they are kept apart"
     )
+    game: str | None = strawberry.field(default=None, description="Only sessions of this game, such as NLH")
+    location: str | None = strawberry.field(default=None, description="Only sessions played at this location")
+    group: str | None = strawberry.field(
+        default=None, description="Only one breakdown group, by:label such as weekday:Monday or stakes:NLH 1/2"
+    )
 
     def query(self) -> StatsQuery:
         """Checked by the same parser as REST (InvalidInput → BAD_USER_INPUT naming the field)."""
@@ -58,6 +63,9 @@ class StatsFilter:
             tags=self.tags,
             day_starts_at=self.day_starts_at,
             mix_formats=self.mix_formats,
+            game=self.game,
+            location=self.location,
+            group=self.group,
         )
 
 

@@ -13,9 +13,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from api.stats.deps import provide_stats, provide_stats_query
-from api.stats.service import DrawdownReport, StatsService
+from api.stats.service import StatsService
 from api.stats.warehouse import StatsQuery
-from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, Summary
+from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, DrawdownReport, Summary
 
 
 class StatsController(Controller):

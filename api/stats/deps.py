@@ -19,6 +19,12 @@ From = Annotated[str | None, QueryParameter(name="from", description="First play
 To = Annotated[str | None, QueryParameter(name="to", description="Last playing day, YYYY-MM-DD")]
 Format = Annotated[str | None, QueryParameter(name="format", description="cash or tournament")]
 Tags = Annotated[list[str] | None, QueryParameter(description="Sessions with all these tags (comma-separated)")]
+Game = Annotated[str | None, QueryParameter(description="Only sessions of this game, such as NLH")]
+Location = Annotated[str | None, QueryParameter(description="Only sessions played at this location")]
+Group = Annotated[
+    str | None,
+    QueryParameter(description="Only one breakdown group, by:label such as weekday:Monday or stakes:NLH 1/2"),
+]
 DayStart = Annotated[int, QueryParameter(description="Local hour at which the player's day begins, 0–23")]
 MixFormats = Annotated[
     bool,
@@ -37,6 +43,9 @@ def provide_stats_query(
     tags: Tags = None,
     day_starts_at: DayStart = 0,
     mix_formats: MixFormats = False,
+    game: Game = None,
+    location: Location = None,
+    group: Group = None,
 ) -> StatsQuery:
     """The shared filters of every statistics route; a bad one is a 400 naming the parameter, value and rule."""
     return StatsQuery.parse(
@@ -47,6 +56,9 @@ def provide_stats_query(
         tags=tags,
         day_starts_at=day_starts_at,
         mix_formats=mix_formats,
+        game=game,
+        location=location,
+        group=group,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from statistics import median
-from typing import Final, Literal, TypeVar
+from typing import Final, TypeVar
 
 import msgspec
 
@@ -14,7 +14,16 @@ from api.stats.cache import FigureCache
 from api.stats.warehouse import StatsQuery, ended_sessions, transactions
 from shared import stats
 from shared.errors import InvalidInput
-from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, SessionRow, Summary
+from shared.stats import (
+    UNUSUAL,
+    BankrollGuidance,
+    BankrollPoint,
+    CalendarDay,
+    DrawdownReport,
+    SessionRow,
+    Summary,
+    Verdict,
+)
 
 T = TypeVar("T")
 _ENC = msgspec.json.Encoder()
@@ -22,29 +31,6 @@ _ENC = msgspec.json.Encoder()
 # A cash buy-in is counted as 100 big blinds, the usual full buy-in of a no-limit game.
 BIG_BLINDS_PER_BUY_IN: Final = 100
 BUY_IN_RULES: Final = ("standard", "usual")
-# Below this chance a drawdown is called unusual: 1 in 20, the usual significance line.
-UNUSUAL: Final = 0.05
-
-Verdict = Literal["no downswing", "normal", "unusual", "unknown"]
-
-
-class DrawdownReport(msgspec.Struct, frozen=True, gc=False):
-    """Is this downswing normal? The current drawdown against what the player's own w and σ predict."""
-
-    currency: str | None
-    current: int
-    current_sessions: int
-    current_hours: float
-    deepest: int
-    hourly: int | None
-    sd_per_hour: int | None
-    probability: float | None
-    balance: int
-    risk_of_ruin: float | None
-    verdict: Verdict
-    # The verdict and probability rest on w and σ: below the sample the summary trusts they are marked unreliable.
-    reliable: bool = False
-    reason: str | None = None
 
 
 class StatsService:

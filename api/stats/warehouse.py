@@ -10,7 +10,7 @@ import msgspec
 from adapters.clickhouse import Warehouse, read_utc
 from shared.errors import InvalidInput
 from shared.money import is_currency
-from shared.stats import SessionRow, TransactionRow
+from shared.stats import BREAKDOWNS, SessionRow, TransactionRow, group_label
 
 FORMATS: Final = ("cash", "tournament")
 
@@ -23,6 +23,10 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
     end: date | None = None
     format: str | None = None
     tags: tuple[str, ...] = ()
+    game: str | None = None
+    location: str | None = None
+    # One breakdown group, (by, label) such as ("weekday", "Monday"): what a tapped bar narrows the figures to.
+    group: tuple[str, str] | None = None
     day_starts_at: int = 0
     # Win rate, SD and risk are measured per format; only this asks for one figure over cash games and tournaments.
     mix_formats: bool = False
@@ -38,6 +42,9 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
         tags: list[str] | None = None,
         day_starts_at: int = 0,
         mix_formats: bool = False,
+        game: str | None = None,
+        location: str | None = None,
+        group: str | None = None,
     ) -> StatsQuery:
         """Check the query parameters; each bad one raises InvalidInput naming the parameter, the value and the rule."""
         if currency is not None and not is_currency(currency):
@@ -58,7 +65,23 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
             tags=split,
             day_starts_at=day_starts_at,
             mix_formats=mix_formats,
+            game=game or None,
+            location=location or None,
+            group=_group(group),
         )
+
+
+def _group(value: str | None) -> tuple[str, str] | None:
+    """``by:label`` (``weekday:Monday``, ``stakes:NLH 1/2``) as (by, label)."""
+    if not value:
+        return None
+    by, colon, label = value.partition(":")
+    if not colon or not label or by not in BREAKDOWNS:
+        raise InvalidInput(
+            f"`group` {value!r} is not a breakdown group; write it as by:label with by one of {', '.join(BREAKDOWNS)}, "
+            "such as weekday:Monday"
+        )
+    return by, label
 
 
 def _date(name: str, value: str | None) -> date | None:
@@ -97,12 +120,11 @@ async def ended_sessions(warehouse: Warehouse, user_id: str, query: StatsQuery) 
     """
     sql: list[str] = []
     params: dict[str, Any] = {"user": user_id}
-    if query.currency is not None:
-        sql.append("AND currency = {currency:String}")
-        params["currency"] = query.currency
-    if query.format is not None:
-        sql.append("AND format = {format:String}")
-        params["format"] = query.format
+    for column in ("currency", "format", "game", "location"):  # each an equal-to filter of its own column
+        value = getattr(query, column)
+        if value is not None:
+            sql.append(f"AND {column} = {{{column}:String}}")
+            params[column] = value
     if query.tags:
         sql.append("AND hasAll(tags, {tags:Array(String)})")
         params["tags"] = list(query.tags)
@@ -116,7 +138,12 @@ async def ended_sessions(warehouse: Warehouse, user_id: str, query: StatsQuery) 
             sql.append(f"AND {day} <= {{end:Date}}")
             params["end"] = query.end
     found = await warehouse.query(_SESSION_SQL.format(filters=" ".join(sql)), params)
-    return _ROWS.decode(found[0][0])
+    rows = _ROWS.decode(found[0][0])
+    if query.group is None:
+        return rows
+    # A breakdown group is a label computed in Python (stakes, weekday, length …): the one rule shared.stats has.
+    by, label = query.group
+    return [r for r in rows if group_label(r, by, query.day_starts_at) == label]
 
 
 async def transactions(warehouse: Warehouse, user_id: str, currency: str | None) -> list[TransactionRow]:

@@ -103,6 +103,24 @@ async def test_figures_over_cash_games_and_tournaments_together_are_given_only_w
 
 
 @pytest.mark.usefixtures("history")
+@pytest.mark.parametrize(
+    ("filters", "sessions", "profit"),
+    [
+        ("format=cash&location=Aria", 1, 12000),  # the 2/5 session at the Aria
+        ("format=tournament&game=NLH", 1, 29000),
+        ("format=cash&group=stakes:NLH 1/2", 2, 4000),  # +100 and −60: the bar a player taps
+        ("format=cash&group=weekday:Tuesday", 1, 12000),
+        ("format=cash&group=length:<2h", 0, 0),
+    ],
+)
+async def test_game_location_and_a_breakdown_group_narrow_every_figure(
+    client: AsyncTestClient[Any], alice: Player, filters: str, sessions: int, profit: int
+) -> None:
+    summary = await get(client, alice, f"summary?currency=USD&{filters}")
+    assert (summary["sessions"], summary["profit"]) == (sessions, profit)
+
+
+@pytest.mark.usefixtures("history")
 async def test_guidance_keeps_to_the_format_of_the_current_stake(client: AsyncTestClient[Any], alice: Player) -> None:
     advice = await get(client, alice, "guidance?currency=USD&current_stake=1/2")
     assert [s["stake"] for s in advice["stakes"]] == ["NLH 1/2", "NLH 2/5"]  # no 100+10 tournament on the ladder
@@ -188,6 +206,7 @@ async def test_drawdown_is_judged_against_the_players_own_win_rate_and_sd(
         ("summary", ["`currency`", "EUR, USD"]),
         ("summary?currency=usd", ["`currency`", "'usd'", "ISO 4217"]),
         ("summary?currency=USD&day_starts_at=24", ["`day_starts_at`", "24", "0 to 23"]),
+        ("summary?currency=USD&group=colour:red", ["`group`", "'colour:red'", "weekday:Monday"]),
         ("guidance?currency=USD&current_stake=25/50", ["`current_stake`", "'25/50'"]),
         ("guidance?currency=USD&format=cash&target_risk=2", ["`risk`", "between 0 and 1"]),
         ("guidance?currency=USD&format=cash&rule=nan", ["`rule`", "nan", "> 0"]),
