@@ -8,7 +8,8 @@ Every key starts with ``pbt:``::
     pbt:u:<user>:sessions       zset  the user's sessions by start time
     pbt:u:<user>:push           hash  push endpoint -> subscription JSON
     pbt:u:<user>:alerts         list  the latest tilt alerts, newest first
-    pbt:s:<stream>:<part>       one session (or the user's bankroll stream ``bankroll-<user>``), seven parts:
+    pbt:s:<user>:<stream>:<part>  one session of the user (or the user's bankroll stream ``bankroll-<user>``), in
+                                seven parts; under the user, so another user's session id is simply unknown:
         ver      string  commit counter: a commit refuses if it changed since the read
         owner    string  the user id
         ev       hash    (device, seq) slot -> event JSON
@@ -16,9 +17,9 @@ Every key starts with ``pbt:``::
         ended    string  the accepted session.ended (EndMarker JSON)
         started  string  the id of the accepted session.started
         state    string  the folded live state (StoredState JSON)
-    pbt:ev:<event id>           string  the stream that holds the event (dedupe across sessions), with a TTL
+    pbt:ev:<user>:<event id>    string  the user's stream that holds the event (dedupe across sessions), with a TTL
     pbt:outbox                  stream  accepted batches, one consumer group per sink
-    pbt:live:<session>          channel the new live state after each commit
+    pbt:live:<user>:<session>   channel the new live state after each commit
     pbt:revoked:<device>        channel told when the device is revoked
     pbt:pair:<code hash>        string  a pending pairing
     pbt:tilt:<user>             string  the user's tilt engine state, with a TTL
@@ -65,9 +66,18 @@ class SessionKeys(NamedTuple):
     state: str
 
 
-def session(stream_key: str) -> SessionKeys:
-    """The keys of one session (or of the user's bankroll stream); the parts are listed in the module docstring."""
-    base = f"{PREFIX}:s:{stream_key}"
+def session(user_id: str, stream_key: str) -> SessionKeys:
+    """The keys of one session of the user (or of the user's bankroll stream); the parts are listed in the module
+    docstring. Every user has a namespace of their own: the same id under two users names two sessions."""
+    return _session_at(f"{PREFIX}:s:{user_id}:{stream_key}")
+
+
+def legacy_session(stream_key: str) -> SessionKeys:
+    """The keys of one session as releases before per-user namespaces laid them out (``pbt:s:<stream>:…``)."""
+    return _session_at(f"{PREFIX}:s:{stream_key}")
+
+
+def _session_at(base: str) -> SessionKeys:
     return SessionKeys(
         version=f"{base}:ver",
         owner=f"{base}:owner",
@@ -79,12 +89,18 @@ def session(stream_key: str) -> SessionKeys:
     )
 
 
-def event_id(event_id: str) -> str:
+def event_id(user_id: str, event_id: str) -> str:
+    """Which of the user's streams holds this event id: ids are unique per user, never checked across users."""
+    return f"{PREFIX}:ev:{user_id}:{event_id}"
+
+
+def legacy_event_id(event_id: str) -> str:
+    """An event id's key as releases before per-user namespaces laid it out."""
     return f"{PREFIX}:ev:{event_id}"
 
 
-def live_channel(session_id: str) -> str:
-    return f"{PREFIX}:live:{session_id}"
+def live_channel(user_id: str, session_id: str) -> str:
+    return f"{PREFIX}:live:{user_id}:{session_id}"
 
 
 def pairing(code_hash: str) -> str:

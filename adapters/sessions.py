@@ -117,14 +117,14 @@ class SessionStore:
         self.id_ttl_s = id_ttl_days * 86400
         self._commit = redis.register_script(COMMIT_SCRIPT)
 
-    async def snapshot(self, stream: str, event_ids: list[str], slots: list[str]) -> Snapshot:
-        """The session's version, owner, the batch's ids and slots as stored, its end, start and state."""
-        k = keys.session(stream)
+    async def snapshot(self, user_id: str, stream: str, event_ids: list[str], slots: list[str]) -> Snapshot:
+        """The user's session: its version, owner, the batch's ids and slots as stored, its end, start and state."""
+        k = keys.session(user_id, stream)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(k.version)
             pipe.get(k.owner)
             pipe.hmget(k.ids, event_ids)
-            pipe.mget([keys.event_id(i) for i in event_ids])
+            pipe.mget([keys.event_id(user_id, i) for i in event_ids])
             pipe.hmget(k.events, slots)
             pipe.get(k.ended)
             pipe.get(k.started)
@@ -144,9 +144,9 @@ class SessionStore:
             state=stored,
         )
 
-    async def stored_events(self, stream: str) -> list[bytes]:
-        """Every event stored in the stream, as stored (JSON), in no particular order."""
-        raws: list[bytes] = await self.redis.hvals(keys.session(stream).events)
+    async def stored_events(self, user_id: str, stream: str) -> list[bytes]:
+        """Every event stored in the user's stream, as stored (JSON), in no particular order."""
+        raws: list[bytes] = await self.redis.hvals(keys.session(user_id, stream).events)
         return raws
 
     async def events_by_id(self, stream: str, event_ids: list[str]) -> dict[str, bytes]:
@@ -167,7 +167,7 @@ class SessionStore:
         return bool(done)
 
     def _keys(self, commit: Commit) -> list[str]:
-        return [*keys.session(commit.stream), keys.user_sessions(commit.user_id), keys.OUTBOX]
+        return [*keys.session(commit.user_id, commit.stream), keys.user_sessions(commit.user_id), keys.OUTBOX]
 
     def _argv(self, commit: Commit) -> list[bytes | str | int | float]:
         named: dict[str, bytes | str | int | float] = {
@@ -180,18 +180,18 @@ class SessionStore:
             "state_json": _ENC.encode(commit.state) if commit.state is not None else b"",
             "score": commit.first_at.timestamp(),
             "entry": encode_entry(commit.entry),
-            "id_prefix": keys.event_id(""),
-            "channel": keys.live_channel(commit.stream),
+            "id_prefix": keys.event_id(commit.user_id, ""),
+            "channel": keys.live_channel(commit.user_id, commit.stream),
             "entry_field": ENTRY_FIELD,
         }
         return [named[name] for name in _ARGS] + [x for w in commit.writes for x in (w.slot, w.event, w.event_id)]
 
-    async def owner(self, session_id: str) -> str | None:
-        raw = await self.redis.get(keys.session(session_id).owner)
-        return raw.decode() if raw is not None else None
+    async def exists(self, user_id: str, session_id: str) -> bool:
+        """Whether the user has this session (another user's session of the same id is not theirs, nor known)."""
+        return bool(await self.redis.exists(keys.session(user_id, session_id).owner))
 
-    async def state(self, session_id: str) -> StoredState | None:
-        raw = await self.redis.get(keys.session(session_id).state)
+    async def state(self, user_id: str, session_id: str) -> StoredState | None:
+        raw = await self.redis.get(keys.session(user_id, session_id).state)
         return _STATE.decode(raw) if raw is not None else None
 
     async def recent_states(self, user_id: str, offset: int, limit: int) -> list[StoredState]:
@@ -199,27 +199,65 @@ class SessionStore:
         ids = await self.redis.zrevrange(keys.user_sessions(user_id), offset, offset + limit - 1)
         if not ids:
             return []
-        raws = await self.redis.mget([keys.session(i.decode()).state for i in ids])
+        raws = await self.redis.mget([keys.session(user_id, i.decode()).state for i in ids])
         return [_STATE.decode(raw) for raw in raws if raw is not None]
 
     async def owned_states(self, user_id: str, session_ids: list[str]) -> list[StoredState]:
-        """The states of those of these sessions that the user owns, in the given order."""
+        """The states of those of these sessions that the user has, in the given order."""
         if not session_ids:
             return []
-        owners = await self.redis.mget([keys.session(i).owner for i in session_ids])
-        mine = [i for i, o in zip(session_ids, owners, strict=True) if o is not None and o.decode() == user_id]
-        raws = await self.redis.mget([keys.session(i).state for i in mine]) if mine else []
+        raws = await self.redis.mget([keys.session(user_id, i).state for i in session_ids])
         return [_STATE.decode(raw) for raw in raws if raw is not None]
 
-    async def started(self, session_ids: list[str]) -> set[str]:
-        """The sessions among these that a ``session.started`` was accepted for."""
+    async def started(self, user_id: str, session_ids: list[str]) -> set[str]:
+        """The user's sessions among these that a ``session.started`` was accepted for."""
         if not session_ids:
             return set()
         async with self.redis.pipeline(transaction=False) as pipe:
             for sid in session_ids:
-                pipe.exists(keys.session(sid).started)
+                pipe.exists(keys.session(user_id, sid).started)
             found = await pipe.execute()
         return {sid for sid, hit in zip(session_ids, found, strict=True) if hit}
+
+
+# Moves one session from the layout before per-user namespaces to its user's namespace, atomically: KEYS are the
+# old parts then the new ones; ARGV the old and new event-id key prefixes, the stream, and where ``ids`` is in KEYS.
+_MOVE_SCRIPT = """
+local n = #KEYS / 2
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('RENAME', KEYS[i], KEYS[n + i]) end
+end
+for _, id in ipairs(redis.call('HKEYS', KEYS[n + tonumber(ARGV[4])])) do
+  local old = ARGV[1] .. id
+  if redis.call('GET', old) == ARGV[3] then redis.call('RENAME', old, ARGV[2] .. id) end
+end
+return 1
+"""
+
+
+async def move_to_user_namespaces(redis: Redis) -> int:
+    """Move sessions stored before per-user namespaces into their user's namespace; how many were moved.
+
+    Run at start-up; idempotent (a moved session is found no more), and each session moves in one script, so a
+    crash half-way leaves every session whole in one layout or the other. Event-id keys keep their TTL.
+    """
+    moved = 0
+    move = redis.register_script(_MOVE_SCRIPT)
+    pattern = keys.legacy_session("*").owner
+    head, tail = pattern.split("*", 1)
+    async for raw in redis.scan_iter(match=pattern, count=1000):
+        stream = raw.decode()[len(head) : -len(tail)]
+        if ":" in stream:
+            continue  # already under a user: pbt:s:<user>:<stream>:owner
+        owner = await redis.get(raw)
+        if owner is None:
+            continue
+        user_id = owner.decode()
+        old, new = keys.legacy_session(stream), keys.session(user_id, stream)
+        argv = [keys.legacy_event_id(""), keys.event_id(user_id, ""), stream, keys.SessionKeys._fields.index("ids") + 1]
+        await move(keys=[*old, *new], args=argv)
+        moved += 1
+    return moved
 
 
 def decode_state(raw: bytes) -> StoredState:
@@ -227,4 +265,14 @@ def decode_state(raw: bytes) -> StoredState:
     return _STATE.decode(raw)
 
 
-__all__ = ["COMMIT_SCRIPT", "Commit", "EndMarker", "SessionStore", "Snapshot", "StoredState", "Write", "decode_state"]
+__all__ = [
+    "COMMIT_SCRIPT",
+    "Commit",
+    "EndMarker",
+    "SessionStore",
+    "Snapshot",
+    "StoredState",
+    "Write",
+    "decode_state",
+    "move_to_user_namespaces",
+]

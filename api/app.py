@@ -18,7 +18,7 @@ from adapters.clickhouse import Warehouse
 from adapters.connections import redis_client
 from adapters.jobs import enqueue_drain
 from adapters.push import VapidKeys
-from adapters.sessions import SessionStore
+from adapters.sessions import SessionStore, move_to_user_namespaces
 from api.deps import DrainKick, ReadinessCheck, shared_dependencies
 from api.devices import DeviceController
 from api.edge import add_edge_headers, internal_error
@@ -93,6 +93,7 @@ def create_app(
                 await redis.ping()
 
             app.state.redis = redis
+            await move_to_user_namespaces(redis)  # data of a release before per-user namespaces
             app.state.sessions = SessionStore(redis, settings.event_id_ttl_days)
             app.state.streams = StreamLimit(settings.max_streams_per_user)
             app.state.kick = DrainKick(functools.partial(enqueue_drain, redis))

@@ -113,11 +113,9 @@ class Ingest:
     async def _try_stream(
         self, principal: Principal, stream: str, indexed: list[tuple[int, Event]]
     ) -> list[EventResult] | None:
-        snapshot = await self.store.snapshot(stream, [str(e.id) for _, e in indexed], [e.slot for _, e in indexed])
-        if snapshot.owner is not None and snapshot.owner != principal.user_id:
-            # Worded without saying whose it is: an answer must not confirm that someone else has this session.
-            reason = f"`$.session_id` {stream} cannot be written with this token; use a new session id"
-            return [EventResult(index=i, status="rejected", id=str(e.id), reason=reason) for i, e in indexed]
+        ids, slots = [str(e.id) for _, e in indexed], [e.slot for _, e in indexed]
+        # Read under the caller's own namespace: another user's session or event of the same id is not seen at all.
+        snapshot = await self.store.snapshot(principal.user_id, stream, ids, slots)
         # decide() records a session.started or session.ended of this batch in the snapshot, for the commit.
         seen = snapshot
         targets = await self._targets(stream, indexed)
@@ -137,7 +135,7 @@ class Ingest:
             if stored_state is not None and in_order and not any(is_amendment(e) for e in accepted):
                 state = fold_more(stored_state.state, accepted)
             else:
-                everything = await self.store.stored_events(stream)
+                everything = await self.store.stored_events(principal.user_id, stream)
                 state = fold(stream, [decode_stored(raw) for raw in everything] + accepted)
                 newest = max(newest, last) if last is not None else newest
 
@@ -211,7 +209,7 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
             continue
         other = seen.other_streams.get(eid)
         if other is not None and other != stream:
-            # The same answer as for a reused id in this session: nothing says where (or whose) the other event is.
+            # An id names one event of the user: reused in another of their sessions it is refused like here.
             reject(f"event id {eid} was already used for a different event; an id names one event")
             continue
         if event.slot in seen.stored or event.slot in canon_by_slot:

@@ -80,7 +80,9 @@ class Importer:
         the events are posted as the device ``IMPORT_DEVICE``.
         """
         plan = plan_csv(raw, mapping, user_id=principal.user_id, options=options, now=datetime.now(UTC))
-        existing = await self.store.started([s.session_id for s in plan.sessions])  # an earlier import of these rows
+        existing = await self.store.started(
+            principal.user_id, [s.session_id for s in plan.sessions]
+        )  # an earlier import of these rows
         if dry_run or not plan.valid:
             return ImportReport(
                 dry_run=dry_run,

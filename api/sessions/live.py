@@ -26,13 +26,13 @@ class SessionReader:
         self.store = store
 
     async def _owned(self, principal: Principal, session_id: str) -> None:
-        if await self.store.owner(session_id) != principal.user_id:
-            # Someone else's session answers exactly like a missing one: nothing leaks.
+        if not await self.store.exists(principal.user_id, session_id):
+            # Sessions live under their user: someone else's session of this id is simply not there for the caller.
             raise NotFoundException(detail=f"no session {session_id}")
 
     async def live(self, principal: Principal, session_id: str) -> LiveView:
         await self._owned(principal, session_id)
-        stored = await self.store.state(session_id)
+        stored = await self.store.state(principal.user_id, session_id)
         if stored is None:
             raise NotFoundException(detail=f"no session {session_id}")
         return live_view(stored.state, datetime.now(UTC))
@@ -46,7 +46,7 @@ class SessionReader:
 
     async def events(self, principal: Principal, session_id: str) -> list[Event]:
         await self._owned(principal, session_id)
-        raws = await self.store.stored_events(session_id)
+        raws = await self.store.stored_events(principal.user_id, session_id)
         return sorted((decode_stored(r) for r in raws), key=lambda e: e.order_key)
 
     async def feed(
@@ -67,7 +67,9 @@ class SessionReader:
         ``TooManyRequestsException`` before yielding anything.
         """
         await self._owned(principal, session_id)
-        async with subscribed(self.store.redis, limit, principal, keys.live_channel(session_id)) as subscription:
+        async with subscribed(
+            self.store.redis, limit, principal, keys.live_channel(principal.user_id, session_id)
+        ) as subscription:
             yield await self.live(principal, session_id)
             while True:
                 message = await subscription.next(keepalive_s)

@@ -144,16 +144,42 @@ async def test_events_after_session_ended_are_refused(client: AsyncTestClient[An
     assert "events after session.ended are refused" in body["results"][0]["reason"]
 
 
-async def test_a_session_of_another_user_cannot_be_written(
+async def test_another_users_session_id_is_unknown_to_the_caller_and_writing_it_starts_their_own(
     client: AsyncTestClient[Any], alice: Player, bob: Player
 ) -> None:
     s = SessionScript()
-    await post(client, alice, [s.start()])
-    body = await post(client, bob, [s.stack(1)])
+    await post(client, alice, [s.start(buy_in=20000), s.stack(25000)])
+    base = f"/api/v1/sessions/{s.session_id}"
+    for path in (base, f"{base}/events", f"{base}/stream?token={bob.token}"):
+        missing = await client.get(path.replace(s.session_id, str(uuid.uuid4())), headers=bob.headers)
+        theirs = await client.get(path, headers=bob.headers)
+        assert theirs.status_code == missing.status_code == 404
+        assert theirs.json()["detail"] == f"no session {s.session_id}"
+    # Posting into it answers as for a new id: Bob's events start a session of his own; Alice's stays as it was.
+    intruder = SessionScript(session_id=s.session_id)
+    body = await post(client, bob, [intruder.start(buy_in=500), intruder.stack(1)])
+    assert [r["status"] for r in body["results"]] == ["accepted", "accepted"]
+    alices = (await client.get(f"/api/v1/sessions/{s.session_id}", headers=alice.headers)).json()["state"]
+    bobs = (await client.get(f"/api/v1/sessions/{s.session_id}", headers=bob.headers)).json()["state"]
+    assert (alices["stack"], alices["version"], bobs["stack"], bobs["version"]) == (25000, 2, 1, 2)
+
+
+async def test_an_event_id_another_user_used_is_accepted_like_a_new_one_and_reuse_within_a_user_is_not(
+    client: AsyncTestClient[Any], alice: Player, bob: Player
+) -> None:
+    a, b = SessionScript(), SessionScript()
+    start = a.start()
+    await post(client, alice, [start])
+    reused = dict(b.start(), id=start["id"])
+    assert (await post(client, bob, [reused]))["results"][0]["status"] == "accepted"
+    assert (await post(client, bob, [reused]))["results"][0]["status"] == "duplicate"  # idempotent within Bob
+    again = dict(SessionScript().start(), id=start["id"])  # Alice's id in another session of hers
+    body = await post(client, alice, [again])
     assert body["results"][0]["status"] == "rejected"
-    reason = body["results"][0]["reason"]
-    assert "cannot be written with this token" in reason and "user" not in reason
-    assert (await client.get(f"/api/v1/sessions/{s.session_id}", headers=bob.headers)).status_code == 404
+    assert (
+        body["results"][0]["reason"]
+        == f"event id {start['id']} was already used for a different event; an id names one event"
+    )
 
 
 async def test_a_body_too_large_is_refused_with_413(client: AsyncTestClient[Any], alice: Player) -> None:

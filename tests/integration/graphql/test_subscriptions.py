@@ -30,7 +30,7 @@ async def listening(redis: Redis, channel: str) -> bool:
 
 
 async def test_session_state_comes_now_and_after_every_accepted_batch(
-    alice_gql: GraphQL, bob_gql: GraphQL, redis: Redis
+    alice_gql: GraphQL, bob_gql: GraphQL, alice: Player, redis: Redis
 ) -> None:
     s = SessionScript()
     await alice_gql.data(POST, {"events": [s.start(buy_in=20000)]})
@@ -48,13 +48,13 @@ async def test_session_state_comes_now_and_after_every_accepted_batch(
                     return
 
         listener = asyncio.create_task(listen())
-        await eventually(lambda: listening(redis, keys.live_channel(s.session_id)))
+        await eventually(lambda: listening(redis, keys.live_channel(alice.user_id, s.session_id)))
         await eventually(lambda: received(1))  # the state as it is now comes first
         await alice_gql.data(POST, {"events": [s.stack(31000)]})
         await eventually(lambda: received(2))
-        # Bob's batch for Alice's session is rejected, so it publishes nothing; Alice's next one does.
+        # Bob's batch of the same session id goes to a session of his own: Alice's stream sees nothing of it.
         assert (await bob_gql.data(POST, {"events": [SessionScript(session_id=s.session_id).stack(1)]}))["postEvents"][
-            "rejected"
+            "accepted"
         ] == 1
         await alice_gql.data(POST, {"events": [s.rebuy(20000), s.stack(45000)]})
         await asyncio.wait_for(listener, timeout=10)
