@@ -149,11 +149,11 @@ class SessionStore:
         raws: list[bytes] = await self.redis.hvals(keys.session(user_id, stream).events)
         return raws
 
-    async def events_by_id(self, stream: str, event_ids: list[str]) -> dict[str, bytes]:
-        """The stored events of the stream among these ids (as stored, JSON); ids of other streams are absent."""
+    async def events_by_id(self, user_id: str, stream: str, event_ids: list[str]) -> dict[str, bytes]:
+        """The stored events of the user's stream among these ids (as stored, JSON); ids of other streams are absent."""
         if not event_ids:
             return {}
-        k = keys.session(stream)
+        k = keys.session(user_id, stream)
         slots = await self.redis.hmget(k.ids, event_ids)
         found = {i: s for i, s in zip(event_ids, slots, strict=True) if s is not None}
         if not found:

@@ -118,7 +118,7 @@ class Ingest:
         snapshot = await self.store.snapshot(principal.user_id, stream, ids, slots)
         # decide() records a session.started or session.ended of this batch in the snapshot, for the commit.
         seen = snapshot
-        targets = await self._targets(stream, indexed)
+        targets = await self._targets(principal.user_id, stream, indexed)
         results, accepted, canon = decide(
             seen, indexed, is_session=not stream.startswith("bankroll-"), targets=targets, now=datetime.now(UTC)
         )
@@ -159,10 +159,10 @@ class Ingest:
             await self.limits.spend_new_session(principal.user_id)
         return results if committed else None
 
-    async def _targets(self, stream: str, indexed: list[tuple[int, Event]]) -> dict[str, Event]:
+    async def _targets(self, user_id: str, stream: str, indexed: list[tuple[int, Event]]) -> dict[str, Event]:
         """The stored events that the batch's voids and corrections name, by id (those of this stream only)."""
         wanted = sorted({str(t) for _, e in indexed if (t := target_of(e)) is not None})
-        found = await self.store.events_by_id(stream, wanted)
+        found = await self.store.events_by_id(user_id, stream, wanted)
         return {i: decode_stored(raw) for i, raw in found.items()}
 
 
