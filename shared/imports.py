@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from shared import figures
 from shared.errors import InvalidEvent, InvalidInput
 from shared.events import decode_event
 from shared.money import is_currency, parse_money
@@ -376,10 +377,10 @@ class _Row:
             location=started["location"],
             started_at=start,
             ended_at=end,
-            hours=round(_elapsed(start, end).total_seconds() / 3600, 4),
+            hours=round(figures.hours(figures.played_seconds(start, end, break_seconds=0)), 4),
             buy_in=invested,
             cash_out=cash_out,
-            profit=cash_out - invested,
+            profit=figures.profit(fmt, invested=invested, returned=cash_out, ended=True, prize=cash_out),
             events=events,
         )
 

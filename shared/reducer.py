@@ -14,6 +14,7 @@ from typing import Literal
 
 import msgspec
 
+from shared import figures
 from shared.amendments import effective, is_amendment
 from shared.errors import InvalidEvent
 from shared.events import (
@@ -244,19 +245,10 @@ def check_corrected_end(started_at: datetime | None, data: SessionEnded) -> None
         )
 
 
-def _real_end(state: SessionState, at: datetime, data: SessionEnded) -> datetime:
-    """The corrected end when there is a sound one; else the tap time (a correction before the start, stored before
-    intake refused those, is ignored rather than folded into a session of 0 h)."""
-    if data.ended_at is None or (state.started_at is not None and data.ended_at < state.started_at):
-        return at
-    return data.ended_at
-
-
 def _finish(state: SessionState, at: datetime, data: SessionEnded) -> None:
-    end = _real_end(state, at, data)
+    end = figures.real_end(state.started_at, at, data.ended_at)
     _end_break(state, end)
-    # Breaks tapped after the real end (the timer was forgotten) were not taken from playing time.
-    state.break_seconds -= sum(int((b.end - max(b.start, end)).total_seconds()) for b in state.breaks if b.end > end)
+    state.break_seconds -= figures.break_seconds_after(state.breaks, end)
     state.ended_at = end
     state.status = "ended"
     state.tips, state.jackpot = data.tips, data.jackpot
@@ -276,22 +268,22 @@ def _point(state: SessionState, at: datetime) -> None:
 
 def _close(state: SessionState) -> None:
     """Derive money and time totals once all events are applied."""
-    if state.format == "cash":
-        returned = state.cash_out if state.cash_out is not None else state.stack
-        state.profit = (returned or 0) - state.invested if returned is not None else -state.invested
-    else:
-        state.profit = (state.prize + state.bounties - state.invested) if state.status == "ended" else -state.invested
+    state.profit = figures.profit(
+        state.format,
+        invested=state.invested,
+        returned=state.cash_out if state.cash_out is not None else state.stack,
+        ended=state.status == "ended",
+        prize=state.prize,
+        bounties=state.bounties,
+    )
     end = state.ended_at or state.last_event_at
     state.played_seconds = played_seconds(state, end) if end is not None else 0
 
 
 def played_seconds(state: SessionState, now: datetime) -> int:
     """Seconds at the table from the start until ``now`` (or the end), breaks excluded."""
-    if state.started_at is None:
-        return 0
     end = state.ended_at if state.ended_at is not None else now
-    open_break = int((end - state.on_break_since).total_seconds()) if state.on_break_since is not None else 0
-    return max(0, int((end - state.started_at).total_seconds()) - state.break_seconds - max(0, open_break))
+    return figures.played_seconds(state.started_at, end, state.break_seconds, state.on_break_since)
 
 
 class LiveView(msgspec.Struct, frozen=True, gc=False):
@@ -338,6 +330,7 @@ class SessionSummary(msgspec.Struct, frozen=True, gc=False):
     played_seconds: int
     hourly: int | None
     event_count: int = 0
+    win_rate_profit: int = 0  # the profit the hourly rate is over (jackpots kept out), for totals over sessions
 
 
 def summarize(view: LiveView) -> SessionSummary:
@@ -359,4 +352,5 @@ def summarize(view: LiveView) -> SessionSummary:
         played_seconds=view.played_seconds,
         hourly=view.hourly,
         event_count=s.version,
+        win_rate_profit=view.win_rate_profit,
     )

@@ -12,6 +12,7 @@ from typing import Final, Literal, get_args
 import msgspec
 
 from shared.errors import InvalidInput
+from shared.figures import hours, per_hour
 from shared.money import format_money
 from shared.reducer import SessionState
 
@@ -244,12 +245,12 @@ def summary(rows: Iterable[SessionRow], *, mix_formats: bool = False) -> Summary
     currency = _single_currency(ordered, "summary")
     measured = _single_format(ordered, "summary", mix_formats)
     seconds = sum(r.played_seconds for r in ordered)
-    hours = seconds / 3600
+    played = hours(seconds)
     wr_profit = sum(r.win_rate_profit for r in ordered)
-    w = wr_profit / hours if hours > 0 else None
+    w = per_hour(wr_profit, seconds)
     sigma = _sigma_per_hour(ordered, w)
     timed = sum(1 for r in ordered if r.played_seconds > 0)
-    reliable, reason = sample_reliability(timed, hours)
+    reliable, reason = sample_reliability(timed, played)
     wins = [r.profit for r in ordered if r.profit > 0]
     losses = [r.profit for r in ordered if r.profit < 0]
     win_streak, loss_streak = _streaks(ordered)
@@ -257,15 +258,15 @@ def summary(rows: Iterable[SessionRow], *, mix_formats: bool = False) -> Summary
     return Summary(
         currency=currency,
         sessions=len(ordered),
-        hours=hours,
+        hours=played,
         profit=sum(r.profit for r in ordered),
         net_profit=sum(r.net_profit for r in ordered),
         win_rate_profit=wr_profit,
         hourly=round(w) if w is not None else None,
         bb_per_hour=_bb_per_hour(ordered),
         sd_per_hour=round(sigma) if sigma is not None else None,
-        win_rate_ci95=_ci95(w, sigma, hours, timed),
-        prob_winning=_prob_winning(w, sigma, hours),
+        win_rate_ci95=_ci95(w, sigma, played, timed),
+        prob_winning=_prob_winning(w, sigma, played),
         hours_for_significance=_hours_for_significance(w, sigma),
         biggest_win=max(wins, default=None),
         biggest_loss=min(losses, default=None),
@@ -325,7 +326,7 @@ def _sigma_per_hour(rows: Sequence[SessionRow], w: float | None) -> float | None
         return None
     total = 0.0
     for row in timed:
-        t = row.played_seconds / 3600
+        t = hours(row.played_seconds)
         total += (row.win_rate_profit - w * t) ** 2 / t
     return math.sqrt(total / len(timed))
 
@@ -337,7 +338,8 @@ def _bb_per_hour(rows: Sequence[SessionRow]) -> float | None:
     if seconds == 0:
         return None
     big_blinds = sum(r.win_rate_profit / r.big_blind for r in cash)
-    return round(big_blinds * 3600 / seconds, 2)
+    rate = per_hour(big_blinds, seconds)
+    return None if rate is None else round(rate, 2)
 
 
 def _ci95(w: float | None, sigma: float | None, hours: float, sessions: int) -> tuple[int, int] | None:
@@ -474,10 +476,10 @@ def _downswings(rows: Sequence[SessionRow]) -> Downswings:
         deepest_peak_at=deepest_span[0],
         deepest_trough_at=deepest_span[1],
         longest_sessions=longest_sessions,
-        longest_hours=longest_seconds / 3600,
+        longest_hours=hours(longest_seconds),
         current=peak - cumulative,
         current_sessions=under_sessions,
-        current_hours=under_seconds / 3600,
+        current_hours=hours(under_seconds),
     )
 
 
@@ -603,12 +605,12 @@ def _label_order(by: str, groups: dict[str, list[SessionRow]], day_start: int) -
 
 
 def _length_label(row: SessionRow) -> str:
-    hours = row.played_seconds / 3600
-    if hours < 2:
+    played = hours(row.played_seconds)
+    if played < 2:
         return "<2h"
-    if hours < 4:
+    if played < 4:
         return "2-4h"
-    return "4-6h" if hours < 6 else "6h+"
+    return "4-6h" if played < 6 else "6h+"
 
 
 def stake_label(row: SessionRow) -> str:
@@ -704,7 +706,7 @@ def calendar(rows: Iterable[SessionRow], day_starts_at_hour: int = 0) -> list[Ca
             sessions=len(group),
             profit=sum(r.profit for r in group),
             win_rate_profit=sum(r.win_rate_profit for r in group),
-            hours=sum(r.played_seconds for r in group) / 3600,
+            hours=hours(sum(r.played_seconds for r in group)),
         )
         for day, group in sorted(days.items())
     ]

@@ -17,6 +17,7 @@ from typing import Final
 
 import msgspec
 
+from shared import figures
 from shared.events import ChipsAdded, Event, MoodReported, NoteAdded, SessionEnded, SessionStarted, StackCounted
 from shared.reducer import SessionState, apply_event, played_seconds
 
@@ -310,7 +311,7 @@ def session_net(state: SessionState) -> int:
     """The session's result so far in minor units (cash: stack minus everything put in; tournaments: 0)."""
     if state.format != "cash" or state.stack is None:
         return 0
-    return state.stack - state.invested
+    return figures.profit("cash", invested=state.invested, returned=state.stack, ended=False)
 
 
 def _slide(session: SessionFeatures, at: datetime, net: int) -> None:
@@ -338,7 +339,7 @@ def _vector(history: PlayerHistory, session: SessionFeatures, at: datetime, net:
     state = session.state
     unit = buy_in_unit(state)
     big_blind = state.big_blind or 1
-    hours = played_seconds(state, at) / 3600
+    hours = figures.hours(played_seconds(state, at))
     sd = history.sd_bb_per_hour
     loss_30 = max(0, _net_at(session, at - timedelta(minutes=30)) - net)
     loss_60 = max(0, _net_at(session, at - _WINDOW) - net)
@@ -357,7 +358,7 @@ def _vector(history: PlayerHistory, session: SessionFeatures, at: datetime, net:
     values = (
         hours,
         hours / max(history.median_hours, 0.5),
-        0.0 if on_break else max(0.0, (at - since_break_from).total_seconds() / 3600),
+        0.0 if on_break else max(0.0, figures.hours((at - since_break_from).total_seconds())),
         net / unit,
         (session.peak_net - net) / unit,
         loss_30 / big_blind / (sd * math.sqrt(0.5)),
@@ -400,7 +401,7 @@ def _learn(history: PlayerHistory, session: SessionFeatures, at: datetime, net: 
     if history.today.day == session.day:
         history.today.net_buyins += history.last_result_buyins
         history.today.busts += session.busts + busted
-    hours = played_seconds(state, at) / 3600
+    hours = figures.hours(played_seconds(state, at))
     if state.format != "cash" or state.big_blind <= 0 or hours < 0.05:
         return
     summary = SessionSummary(

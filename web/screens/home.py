@@ -40,14 +40,14 @@ async def load_home(client: BankrollClient) -> HomeData:
 
 def summary(sessions: list[SessionRow]) -> list[VdomDict]:
     """Bankroll figures per currency over ended sessions (each session's profit comes from the reducer)."""
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for s in sessions:
         if s.status == "ended":
             t = totals[s.currency]
-            t[0], t[1], t[2] = t[0] + s.profit, t[1] + s.played_seconds, t[2] + 1
+            t[0], t[1], t[2], t[3] = t[0] + s.profit, t[1] + s.played_seconds, t[2] + 1, t[3] + s.win_rate_profit
     cards = []
-    for currency, (profit, seconds, count) in sorted(totals.items(), key=lambda kv: -kv[1][2]):
-        hourly = hourly_rate(profit, seconds)
+    for currency, (profit, seconds, count, win_rate_profit) in sorted(totals.items(), key=lambda kv: -kv[1][2]):
+        hourly = hourly_rate(win_rate_profit, seconds)
         cards.append(
             html.section(
                 {"class_name": "card", "key": currency, "data_testid": f"summary-{currency}"},
