@@ -31,7 +31,7 @@ import msgspec
 
 from shared.columns import bounded
 from shared.errors import InvalidEvent
-from shared.money import Amount, Currency, is_currency
+from shared.money import MAX_AMOUNT, Amount, Currency, is_currency
 
 SCHEMA_VERSION: Final = 1
 MAX_BATCH: Final = 500
@@ -52,10 +52,15 @@ AwareTime = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=20)]
 Place = Annotated[int, bounded("UInt32", ge=1, description="Finishing place or field size, at most 4,294,967,295")]
 TableSize = Annotated[int, bounded("UInt8", ge=2, le=10)]
+Chips = Annotated[int, bounded("Int64", ge=1, le=MAX_AMOUNT, description="A tournament chip count, not money")]
 # Caps on one session, each a precise rejection at intake. They also bound every total the reducer adds up:
 # MAX_EVENTS_PER_SESSION amounts of at most MAX_AMOUNT stay far inside an Int64 (tests/unit/test_columns.py).
 MAX_EVENTS_PER_SESSION: Final = 2000
 MAX_NOTES_PER_SESSION: Final = 200
+# The games the start form lists first (any other name up to 20 characters is fine: "other" on the phone).
+GAMES: Final = ("NLH", "PLO", "PLO5", "PLO8", "Stud", "Razz", "Mixed", "Short Deck")
+# Formats whose start must name a big blind (a tournament's blinds change and may be left out).
+BIG_BLIND_REQUIRED_FOR: Final = ("cash",)
 
 
 class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
@@ -79,9 +84,14 @@ class SessionStarted(Payload, frozen=True, gc=False):
     fee: Amount = 0
     bounty: Amount = 0
     tags: Tags = []
+    # Tournaments: the chips each player starts with (a count, not money) and the field size when known at the
+    # start; the end may give entrants again (the final field), which then wins.
+    starting_stack: Chips | None = None
+    entrants: Place | None = None
 
 
 class StackCounted(Payload, frozen=True, gc=False):
+    # Money in minor units at a cash game, chips at a tournament (counted, never turned into money).
     amount: Amount
 
 
@@ -240,6 +250,11 @@ Event = (
 )
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)
 _BY_PAYLOAD: Final[dict[type[Payload], type[EventBase]]] = {get_type_hints(c)["data"]: c for c in EVENT_TYPES}
+
+
+def payload_types() -> dict[type[EventBase], type[Payload]]:
+    """Each event class with the class of its ``data``."""
+    return {cls: payload for payload, cls in _BY_PAYLOAD.items()}
 
 
 def make_event(
@@ -414,7 +429,7 @@ def _check_rules(event: Event) -> None:
     if isinstance(data, SessionStarted | TransactionRecorded) and not is_currency(data.currency):
         raise InvalidEvent(f"`$.data.currency` {data.currency!r} is not an ISO 4217 currency code")
     if isinstance(data, SessionStarted):
-        if data.format == "cash" and (data.stakes is None or data.stakes.big_blind == 0):
+        if data.format in BIG_BLIND_REQUIRED_FOR and (data.stakes is None or data.stakes.big_blind == 0):
             raise InvalidEvent("`$.data.stakes.big_blind` must be > 0 for a cash game")
         if data.stakes is not None and data.stakes.small_blind > data.stakes.big_blind:
             sb, bb = data.stakes.small_blind, data.stakes.big_blind

@@ -80,7 +80,8 @@ class SessionState(msgspec.Struct, gc=False):
     ended_at: datetime | None = None
     last_event_at: datetime | None = None
     utc_offset_minutes: int = 0
-    stack: int | None = None
+    stack: int | None = None  # money at a cash game, chips at a tournament
+    starting_stack: int | None = None
     invested: int = 0
     rebuys: int = 0
     cash_out: int | None = None
@@ -168,8 +169,7 @@ def apply_event(state: SessionState, event: Event) -> None:  # noqa: C901 — on
         case SessionStarted():
             _start(state, event.at, data)
         case StackCounted(amount=amount):
-            if state.format == "cash" or state.stack is not None:
-                state.stack = amount
+            state.stack = amount  # money at a cash game, chips at a tournament
             _point(state, event.at)
         case ChipsAdded(amount=amount):
             state.invested += amount
@@ -213,8 +213,10 @@ def _start(state: SessionState, at: datetime, data: SessionStarted) -> None:
     state.started_at = at
     offset = at.utcoffset()
     state.utc_offset_minutes = int(offset.total_seconds() // 60) if offset else 0
-    if data.format == "cash":
-        state.stack = data.buy_in if state.stack is None else state.stack
+    if state.stack is None:
+        state.stack = data.buy_in if data.format == "cash" else data.starting_stack
+    state.starting_stack = data.starting_stack
+    state.entrants = data.entrants if state.entrants is None else state.entrants
     if state.status == "pending":
         state.status = "active"
     _point(state, at)
@@ -256,7 +258,8 @@ def _finish(state: SessionState, at: datetime, data: SessionEnded) -> None:
         state.cash_out = data.cash_out if data.cash_out is not None else state.stack
         state.stack = state.cash_out
     else:
-        state.place, state.entrants = data.place, data.entrants
+        state.place = data.place
+        state.entrants = data.entrants if data.entrants is not None else state.entrants
         state.prize, state.bounties = data.prize, data.bounties
     _point(state, end)
 

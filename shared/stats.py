@@ -617,15 +617,15 @@ def stake_label(row: SessionRow) -> str:
     """The game and its stake: 'NLH 1/2' for blinds 100/200 USD, 'PLO 0.50/1' for 50/100; 'NLH 100+10' for a
     tournament. NLH and PLO at the same blinds are different games, so different stakes."""
     if row.format == "tournament":
-        buy_in = _amount_text(row.buy_in, row.currency)
-        stake = f"{buy_in}+{_amount_text(row.fee, row.currency)}" if row.fee else buy_in
+        buy_in = _bare(row.buy_in, row.currency)
+        stake = f"{buy_in}+{_bare(row.fee, row.currency)}" if row.fee else buy_in
         return f"{row.game} {stake}"
     return cash_stake_label(row.game, row.small_blind, row.big_blind, row.currency)
 
 
 def cash_stake_label(game: str, small_blind: int, big_blind: int, currency: str) -> str:
     """A cash game's stake label, 'NLH 1/2': the one ``stake_label`` gives its sessions."""
-    return f"{game} {_amount_text(small_blind, currency)}/{_amount_text(big_blind, currency)}"
+    return f"{game} {_bare(small_blind, currency)}/{_bare(big_blind, currency)}"
 
 
 def group_label(row: SessionRow, by: str, day_starts_at_hour: int = 0) -> str:
@@ -666,11 +666,9 @@ def resolve_stake(asked: str, stakes: Iterable[str]) -> str:
     raise InvalidInput(f"`current_stake` {asked!r} is not one of {', '.join(labels) or 'no stakes'}")
 
 
-def _amount_text(amount: int, currency: str) -> str:
-    """Major units without the code, and without a zero fraction: 100 USD → '1', 50 → '0.50', 250 → '2.50'."""
-    text = format_money(amount, currency).rsplit(" ", 1)[0].replace(",", "")
-    whole, _, frac = text.partition(".")
-    return whole if not frac.strip("0") else text
+def _bare(amount: int, currency: str) -> str:
+    """Major units without the currency, grouping or a zero fraction: 100 USD → '1', 250 → '2.50'."""
+    return format_money(amount, currency, whole=True, symbol=False, grouping=False)
 
 
 def local_start(row: SessionRow) -> datetime:

@@ -48,7 +48,9 @@ SHELL_FILES = (
     "app.css",
     "outbox.js",
     "fold.js",
-    "currencies.js",
+    "rules.js",
+    "money.js",
+    "checks.js",
     "pad.js",
     "capture.js",
     "pair.js",
@@ -134,9 +136,11 @@ def index_html() -> str:
 <link rel="icon" href="/static/icons/icon-192.png">
 <link rel="apple-touch-icon" href="/static/icons/icon-192.png">
 <link rel="stylesheet" href="/static/app.css">
+<script src="/static/rules.js" defer></script>
 <script src="/static/outbox.js" defer></script>
 <script src="/static/fold.js" defer></script>
-<script src="/static/currencies.js" defer></script>
+<script src="/static/money.js" defer></script>
+<script src="/static/checks.js" defer></script>
 <script src="/static/pad.js" defer></script>
 <script type="module" crossorigin src="/_reactpy/assets/{bundle}"></script>
 </head>

@@ -12,7 +12,7 @@ from reactpy import html, svg
 from reactpy.core.types import VdomChild, VdomDict
 from reactpy.core.vdom import make_vdom_constructor
 
-from shared.money import minor_digits
+from shared.money import format_money
 from shared.reducer import StackPoint
 
 # reactpy.svg.text is declared childless (a reactpy 1.1 slip); an SVG <text> needs its words.
@@ -20,19 +20,9 @@ svg_text = make_vdom_constructor("text")
 NAV = (("/app/", "Home"), ("/app/history", "History"), ("/capture", "Capture"))
 
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF ", "INR": "₹"}
-
-
 def money(amount: int | None, currency: str, *, signed: bool = False, whole: bool = False) -> str:
     """Money for people, short enough for a phone tile: ``$1,234.50``; ``signed`` puts + on gains."""
-    if amount is None:
-        return "–"
-    digits = minor_digits(currency or "USD")
-    units, cents = divmod(abs(amount), 10**digits)
-    text = f"{units:,}" if digits == 0 or (whole and cents == 0) else f"{units:,}.{cents:0{digits}d}"
-    symbol = SYMBOLS.get(currency, f"{currency} ")
-    sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")
-    return f"{sign}{symbol}{text}"
+    return "–" if amount is None else format_money(amount, currency or "USD", signed=signed, whole=whole)
 
 
 def stakes(small_blind: int, big_blind: int, currency: str) -> str:
@@ -157,7 +147,5 @@ def stack_chart(points: Sequence[StackPoint], currency: str, width: int = 360, h
 def unpaired_help() -> VdomDict:
     return html.p(
         {"class_name": "small"},
-        "If this device was never paired or was revoked, run ",
-        html.code("bankroll device pair NAME"),
-        " on the server and open the link on this phone.",
+        "To pair this phone, ask whoever runs your Bankroll server for a pairing link or QR code and open it here.",
     )

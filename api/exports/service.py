@@ -15,7 +15,7 @@ import msgspec
 
 from adapters.clickhouse import Warehouse
 from shared.events import Event, decode_stored, encode_event
-from shared.money import minor_digits
+from shared.money import format_money
 from shared.reducer import SessionState, fold
 
 PAGE: Final = 50_000  # events per warehouse query while streaming an export
@@ -77,12 +77,7 @@ def stored_event(r: tuple[Any, ...]) -> Event:
 
 def major(amount: int | None, currency: str) -> str:
     """Minor units as a plain decimal in major units for spreadsheets: 123450 USD → '1234.50' (no grouping)."""
-    if amount is None:
-        return ""
-    digits = minor_digits(currency)
-    whole, frac = divmod(abs(amount), 10**digits)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{whole}" if digits == 0 else f"{sign}{whole}.{frac:0{digits}d}"
+    return "" if amount is None else format_money(amount, currency, symbol=False, grouping=False)
 
 
 def _iso(value: datetime | None) -> str:

@@ -11,7 +11,6 @@ import pytest
 
 from shared.errors import InvalidEvent
 from shared.events import decode_event, decode_stored, encode_event
-from shared.money import format_money, parse_money
 from shared.reducer import fold
 from tests.factories import SessionScript
 
@@ -71,16 +70,6 @@ def test_a_transaction_may_have_no_session() -> None:
         "data": {"kind": "deposit", "amount": 50000, "currency": "EUR"},
     }
     assert decode(event).session_id is None
-
-
-def test_money_is_formatted_and_parsed_in_minor_units() -> None:
-    assert format_money(-123456, "USD") == "-1,234.56 USD"
-    assert format_money(1500, "JPY") == "1,500 JPY"
-    assert parse_money("12.5", "USD") == 1250
-    with pytest.raises(ValueError, match="uses ','"):
-        parse_money("12,50", "EUR")
-    with pytest.raises(ValueError, match="has 3 decimals; USD has 2"):
-        parse_money("1.005", "USD")
 
 
 def raw_rebuy() -> bytes:

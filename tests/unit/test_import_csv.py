@@ -83,12 +83,18 @@ def test_two_identical_rows_are_two_sessions() -> None:
     assert len({s.session_id for s in result.sessions}) == 2
 
 
-def test_a_comma_decimal_amount_is_an_error_naming_row_and_column() -> None:
-    result = plan('2025-03-03,19:00,23:30,1/2,Aria,200,350\n2025-03-04,19:00,23:00,1/2,Aria,"12,50",300\n')
+def test_an_ambiguous_amount_is_an_error_naming_row_and_column() -> None:
+    result = plan("2025-03-03,19:00,23:30,1/2,Aria,200,350\n2025-03-04,19:00,23:00,1/2,Aria,1.250,300\n")
     assert not result.valid
     (error,) = result.errors
-    assert (error.row, error.column, error.value) == (3, "Buy In", "12,50")
-    assert "','" in error.message
+    assert (error.row, error.column, error.value) == (3, "Buy In", "1.250")
+    assert "thousands or decimals" in error.message
+
+
+def test_amounts_are_read_as_people_write_them() -> None:
+    result = plan('2025-03-04,19:00,23:00,1/2,Aria,"1,250.50",$300\n')
+    assert result.valid, result.errors
+    assert result.sessions[0].events[0]["data"]["buy_in"] == 125050
 
 
 def test_every_bad_row_is_reported_at_once() -> None:

@@ -192,7 +192,7 @@ def test_a_start_check_and_a_pause_suggestion_say_when_they_come_and_offer_the_s
 def test_a_reality_check_payload_shows_time_result_and_hourly() -> None:
     payload = alert_payload(alert("reality_check"))
     assert payload.kind == "reality_check" and payload.title == "Reality check"
-    assert payload.body == "2 h 15 min played · net -120.00 EUR · -53.33 EUR/h (usually 10.00 EUR/h)"
+    assert payload.body == "2 h 15 min played · net -€120.00 · -€53.33/h (usually €10.00/h)"
     assert payload.urgency == "normal"
 
 

@@ -18,7 +18,7 @@ var Outbox = (function () {
   // 2: the "events" store, the phone's copy of each session's events (its own, pending or accepted, and what the
   // server sent), that the live screen folds (fold.js).
   const DB_VERSION = 2;
-  const MAX_BATCH = 500;
+  const MAX_BATCH = RULES.limits.max_batch; // shared/events.py, through the generated rules.js
   const TIMEOUT_MS = 15000;
   const MAX_RETRY_AFTER_MS = 5 * 60 * 1000;
   let dbPromise = null;

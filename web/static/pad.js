@@ -13,25 +13,15 @@ var Pad = (function () {
   let retryTimer = null;
   const listeners = [];
 
-  // ---- money -------------------------------------------------------------------------------------------
-  // The digits come from shared/money.py through the generated currencies.js, never from a table of our own.
-  function exponent(currency) {
-    return currencyDigits(currency);
-  }
+  // ---- money ----------------------------------------------------------------------------------------
+  // One parser and one formatter (money.js), the same algorithms as shared/money.py over the generated rules.js.
   function money(minor, currency, signed) {
-    if (minor == null) return "–";
-    const cur = currency || "USD";
-    const value = minor / 10 ** exponent(cur);
-    const text = new Intl.NumberFormat(undefined, {
-      style: "currency", currency: cur, minimumFractionDigits: exponent(cur), maximumFractionDigits: exponent(cur),
-      signDisplay: signed ? "exceptZero" : "auto",
-    });
-    return text.format(value);
+    return minor == null ? "–" : Money.format(minor, currency || "USD", { signed: !!signed });
   }
+  const mark = () => Money.decimalMark(navigator.language);
+  /** Minor units of an amount field, or throws Money.AmountError with the sentence to show under it. */
   function toMinor(text, currency) {
-    const value = Number(String(text).replace(",", ".").replace(/[^0-9.-]/g, ""));
-    if (!Number.isFinite(value) || String(text).trim() === "") return null;
-    return Math.round(value * 10 ** exponent(currency || "USD"));
+    return Money.parse(text, currency || "USD", mark());
   }
   function clock(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
@@ -60,8 +50,11 @@ var Pad = (function () {
     toast.timer = setTimeout(() => (box.className = "toast"), 2600);
   }
 
-  /** A modal form; resolves with the form's values, or null when cancelled. */
-  function ask(title, fields, submitLabel, cancelLabel) {
+  /** A modal form; resolves with the form's values (or what ``check`` makes of them), or null when cancelled.
+   *
+   * ``check(values)`` may throw ``{field, message}`` (or a list of them): each message is shown under its field
+   * and the dialog stays open, so a value the app cannot read is never saved as another number. */
+  function ask(title, fields, submitLabel, cancelLabel, check) {
     return new Promise((resolve) => {
       const form = el("form", { method: "dialog", class: "sheet" }, el("h2", {}, title), ...fields);
       const cancel = el("button", { type: "button", class: "btn ghost", value: "cancel" },
@@ -81,14 +74,52 @@ var Pad = (function () {
         e.preventDefault();
         finish(null);
       });
-      form.addEventListener("submit", (e) => {
+      form.addEventListener("submit", async (e) => {
         e.preventDefault();
-        finish(Object.fromEntries(new FormData(form).entries()));
+        for (const old of form.querySelectorAll(".field-error")) old.remove();
+        for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+        const values = Object.fromEntries(new FormData(form).entries());
+        try {
+          finish(check ? await check(values) : values);
+        } catch (problems) {
+          if (!problems || problems instanceof Error) throw problems;
+          showProblems(form, [].concat(problems));
+        }
       });
       dialog.showModal();
       const first = form.querySelector("input,textarea,select");
       if (first) first.focus();
     });
+  }
+  function showProblems(form, problems) {
+    let first = null;
+    for (const p of problems) {
+      const input = form.querySelector(`[name="${p.field}"]`) || form.querySelector("input,select,textarea");
+      const id = `err-${p.field}`;
+      const note = el("p", { class: "field-error", id, role: "alert", "data-testid": "field-error" }, p.message);
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", id);
+      const label = input.closest("label");
+      if (label) label.append(note);
+      else input.after(note);
+      first = first || input;
+    }
+    if (first) first.focus();
+  }
+  /** Read amount fields: {name: minor units}, or throw the fields' problems for ``ask`` to show. */
+  function amounts(values, names, currency) {
+    const out = {};
+    const problems = [];
+    for (const name of names) {
+      try {
+        out[name] = toMinor(values[name], currency);
+      } catch (err) {
+        if (!(err instanceof Money.AmountError)) throw err;
+        problems.push({ field: name, message: err.message });
+      }
+    }
+    if (problems.length) throw problems;
+    return out;
   }
   function field(label, name, attrs) {
     return el("label", { class: "field" }, el("span", {}, label), el("input", { name, ...attrs }));
@@ -113,8 +144,9 @@ var Pad = (function () {
     Pad.syncSoon(0);
   }
 
+  /** An amount field's starting text, written with the player's own decimal mark so it reads back the same. */
   function major(minor, currency) {
-    return minor == null ? "" : String(minor / 10 ** exponent(currency));
+    return minor == null ? "" : Money.plain(minor, currency).replace(".", mark());
   }
 
   async function session(sessionId, node) {
@@ -124,20 +156,27 @@ var Pad = (function () {
       format: (node && node.dataset.format) || (local && local.format) || "cash",
       stack: node && node.dataset.stack ? Number(node.dataset.stack) : local && local.stack,
       buyIn: node && node.dataset.buyIn ? Number(node.dataset.buyIn) : local && local.buy_in,
+      fee: node && node.dataset.fee ? Number(node.dataset.fee) : local && local.fee,
+      entrants: local && local.entrants,
+      invested: node && node.dataset.invested ? Number(node.dataset.invested) : local && local.invested,
       startedAt: node && node.dataset.startedAt ? Date.parse(node.dataset.startedAt) : local && local.started_at,
       onBreak: node && node.dataset.status ? node.dataset.status === "on_break" : local && local.status === "on_break",
     };
   }
 
+  /** A tournament counts chips, a cash game money: the same parser and formatter, with chips as the unit. */
+  const stackUnit = (s) => (s.format === "cash" ? s.currency : Money.CHIPS);
+
   const actions = {
     async stack(id, s) {
-      const v = await ask("Stack count", [amountField(`Chips in front of you (${s.currency})`, "amount",
-        major(s.stack, s.currency))], "Save count");
-      const amount = v && toMinor(v.amount, s.currency);
-      if (amount != null) await record(id, "stack.counted", { amount }, `Stack ${money(amount, s.currency)} saved`);
+      const unit = stackUnit(s);
+      const label = s.format === "cash" ? `Chips in front of you (${s.currency})` : "Chips in front of you";
+      const v = await ask("Stack count", [amountField(label, "amount", major(s.stack, unit))], "Save count",
+        null, (values) => amounts(values, ["amount"], unit));
+      if (v) await record(id, "stack.counted", { amount: v.amount }, `Stack ${money(v.amount, unit)} saved`);
     },
     async rebuy(id, s) {
-      await chips(id, s, "rebuy", "Rebuy");
+      await chips(id, s, "rebuy", s.format === "cash" ? "Rebuy" : "Re-entry");
     },
     async addon(id, s) {
       await chips(id, s, s.format === "cash" ? "top_up" : "add_on", s.format === "cash" ? "Top-up" : "Add-on");
@@ -148,7 +187,8 @@ var Pad = (function () {
     },
     async note(id) {
       const v = await ask("Note", [el("label", { class: "field" }, el("span", {}, "What happened?"),
-        el("textarea", { name: "text", rows: 4, maxlength: 2000, required: true }))], "Save note");
+        el("textarea", { name: "text", rows: 4, maxlength: RULES.events["note.added"].text.max_length,
+          required: true }))], "Save note");
       if (v && v.text.trim()) await record(id, "note.added", { text: v.text.trim(), tags: [] }, "Note saved");
     },
     async mood(id) {
@@ -164,73 +204,243 @@ var Pad = (function () {
   };
 
   async function chips(id, s, kind, label) {
-    const v = await ask(label, [amountField(`Amount (${s.currency})`, "amount", major(s.buyIn, s.currency))],
-      `Add ${label.toLowerCase()}`);
-    const amount = v && toMinor(v.amount, s.currency);
-    if (amount) await record(id, "chips.added", { amount, kind }, `${label} ${money(amount, s.currency)} saved`);
+    const cost = s.format === "cash" ? s.buyIn : (s.buyIn || 0) + (s.fee || 0);
+    const v = await ask(label, [amountField(`Amount (${s.currency})`, "amount", major(cost, s.currency))],
+      `Add ${label.toLowerCase()}`, null, (values) => amounts(values, ["amount"], s.currency));
+    if (v && v.amount) {
+      await record(id, "chips.added", { amount: v.amount, kind }, `${label} ${money(v.amount, s.currency)} saved`);
+    }
   }
 
   function localInput(ms) {
     return Outbox.localTime(new Date(ms)).slice(0, 16);
   }
 
-  /** End a session; with ``realEnd`` (forgotten timer) the player confirms when they really stopped. */
-  async function endSession(id, s, realEnd) {
+  /** Whole numbers such as place and entrants: blank is "not known", anything else must be a count ≥ 1. */
+  function counts(values, names) {
+    const out = {};
+    const problems = [];
+    for (const name of names) {
+      const text = String(values[name] || "").trim();
+      if (!text) continue;
+      try {
+        out[name] = Money.parse(text, Money.CHIPS, mark());
+        if (out[name] < 1) throw new Money.AmountError("not_a_number", text, Money.CHIPS);
+      } catch (err) {
+        if (!(err instanceof Money.AmountError)) throw err;
+        problems.push({ field: name, message: `“${text}” is not a whole number of 1 or more.` });
+      }
+    }
+    if (problems.length) throw problems;
+    return out;
+  }
+
+  function endFields(s, realEnd, typed) {
     const fields = s.format === "cash"
-      ? [amountField(`Cash out (${s.currency})`, "cash_out", major(s.stack, s.currency))]
-      : [field("Place (empty if no cash)", "place", { inputmode: "numeric" }),
-        field(`Prize (${s.currency})`, "prize", { inputmode: "decimal", value: "0" })];
+      ? [amountField(`Cash out (${s.currency})`, "cash_out", typed.cash_out ?? major(s.stack, s.currency))]
+      : [el("div", { class: "row" },
+        field("Place", "place", { inputmode: "numeric", autocomplete: "off", value: typed.place ?? "" }),
+        field("Entrants", "entrants", { inputmode: "numeric", autocomplete: "off",
+          value: typed.entrants ?? (s.entrants ? String(s.entrants) : "") })),
+      el("div", { class: "row" },
+        field(`Prize (${s.currency})`, "prize", { inputmode: "decimal", autocomplete: "off", value: typed.prize ?? "0" }),
+        field(`Bounties (${s.currency})`, "bounties", { inputmode: "decimal", autocomplete: "off",
+          value: typed.bounties ?? "0" }))];
     if (realEnd) fields.unshift(field("You stopped playing at", "ended_at", {
-      type: "datetime-local", required: true, value: localInput(realEnd),
+      type: "datetime-local", required: true, value: typed.ended_at ?? localInput(realEnd),
       min: s.startedAt ? localInput(s.startedAt) : false, max: localInput(Date.now()),
     }));
-    const v = await ask(realEnd ? "When did you stop?" : "End session", fields, "End session");
-    if (!v) return false;
-    const data = {};
-    if (s.format === "cash") {
-      data.cash_out = toMinor(v.cash_out, s.currency);
-      if (data.cash_out == null) return false;
-    } else {
-      if (v.place) data.place = Number(v.place);
-      data.prize = toMinor(v.prize || "0", s.currency) || 0;
+    return fields;
+  }
+
+  function readEnd(s, values) {
+    if (s.format === "cash") return { ...amounts(values, ["cash_out"], s.currency), typed: values };
+    const money = amounts({ prize: values.prize || "0", bounties: values.bounties || "0" }, ["prize", "bounties"],
+      s.currency);
+    const places = counts(values, ["place", "entrants"]);
+    if (places.place && places.entrants && places.place > places.entrants) {
+      throw [{ field: "place", message: `Place ${places.place} is after the last of ${places.entrants} entrants.` }];
     }
-    if (v.ended_at) {
-      // The input keeps whole minutes: the start minute would read as before the start, which the server refuses.
-      const real = Math.min(Math.max(new Date(v.ended_at).getTime(), s.startedAt || 0), Date.now());
-      data.ended_at = Outbox.localTime(new Date(real));
+    return { ...money, ...places, typed: values };
+  }
+
+  /** End a session; with ``realEnd`` (forgotten timer) the player confirms when they really stopped. A cash-out
+   * is confirmed with its result, so a mistyped amount is seen before it ends the session. */
+  async function endSession(id, s, realEnd) {
+    let typed = {};
+    for (;;) {
+      const v = await ask(realEnd ? "When did you stop?" : "End session", endFields(s, realEnd, typed),
+        "End session", null, (values) => readEnd(s, values));
+      if (!v) return false;
+      typed = v.typed;
+      const data = {};
+      if (s.format === "cash") data.cash_out = v.cash_out;
+      else for (const k of ["place", "entrants", "prize", "bounties"]) if (v[k] != null) data[k] = v[k];
+      if (v.typed.ended_at) {
+        // The input keeps whole minutes: the start minute would read as before the start, which the server refuses.
+        const real = Math.min(Math.max(new Date(v.typed.ended_at).getTime(), s.startedAt || 0), Date.now());
+        data.ended_at = Outbox.localTime(new Date(real));
+      }
+      const back = s.format === "cash" ? data.cash_out : data.prize + data.bounties;
+      const result = s.invested == null ? "" : ` → ${money(back - s.invested, s.currency, true)}`;
+      const what = s.format === "cash" ? `Cash-out ${money(back, s.currency)}${result}`
+        : `${data.place ? `Place ${data.place}, ` : ""}won ${money(back, s.currency)}${result}`;
+      const sure = await ask("End the session?", [el("p", { class: "confirm", "data-testid": "end-confirm" }, what)],
+        "End session", "Back");
+      if (!sure) continue;
+      await record(id, "session.ended", data, `Session ended: ${what}`);
+      return true;
     }
-    await record(id, "session.ended", data, "Session ended");
-    return true;
+  }
+
+  // ---- start ------------------------------------------------------------------------------------------
+  const START_FIELDS = { // where each refused path of Checks.start is shown, and in which words
+    "$.data.stakes.big_blind": ["bb", "Enter the big blind: a cash game needs one."],
+    "$.data.stakes.small_blind": ["sb", "The small blind is larger than the big blind."],
+    "$.data.currency": ["currency", "Pick a currency from the list."],
+    "$.data.game": ["game_other", `Name the game in 1 to ${RULES.events["session.started"].game.max_length} characters.`],
+    "$.data.location": ["location",
+      `Keep the location to ${RULES.events["session.started"].location.max_length} characters.`],
+    "$.data.buy_in": ["buy_in", "The buy-in is larger than any amount this app keeps."],
+    "$.data.fee": ["fee", "The fee is larger than any amount this app keeps."],
+    "$.data.bounty": ["bounty", "The bounty is larger than any amount this app keeps."],
+  };
+
+  /** Currencies for the picker: the player's recent ones first, then every ISO 4217 code. */
+  async function currencyChoices(current) {
+    const recent = ((await Outbox.get("kv", "recentCurrencies")) || []).filter((c) => RULES.currency.iso.includes(c));
+    const first = [...new Set([current, ...recent].filter((c) => RULES.currency.iso.includes(c)))];
+    return [...first, ...RULES.currency.iso.filter((c) => !first.includes(c))];
+  }
+
+  function select(name, options, chosen, attrs) {
+    return el("select", { name, ...(attrs || {}) }, options.map(([value, label]) =>
+      el("option", { value, selected: value === chosen }, label)));
+  }
+
+  /** The start form's values as the server's start data; throws the problems for ``ask`` to show inline. */
+  function readStart(v) {
+    const currency = v.currency;
+    const unitOk = RULES.currency.iso.includes(currency);
+    const names = ["buy_in", ...(v.format === "tournament" ? ["fee", "bounty"] : []),
+      ...(v.bb.trim() ? ["bb"] : []), ...(v.sb.trim() ? ["sb"] : [])];
+    const problems = [];
+    let got = {};
+    try {
+      got = unitOk ? amounts({ ...v, fee: v.fee || "0", bounty: v.bounty || "0" }, names, currency) : {};
+    } catch (list) {
+      if (!Array.isArray(list)) throw list;
+      problems.push(...list);
+    }
+    let stackAt = {};
+    try {
+      stackAt = v.format === "tournament" ? counts(v, ["starting_stack", "entrants"]) : {};
+    } catch (list) {
+      if (!Array.isArray(list)) throw list;
+      problems.push(...list);
+    }
+    const game = v.game === "other" ? v.game_other.trim() : v.game;
+    const data = { format: v.format, game, currency, buy_in: got.buy_in ?? 0, location: v.location.trim() };
+    if (v.format === "tournament") Object.assign(data, { fee: got.fee ?? 0, bounty: got.bounty ?? 0 }, stackAt);
+    if (got.bb != null || v.format === "cash") {
+      data.stakes = { small_blind: got.sb ?? Math.floor((got.bb ?? 0) / 2), big_blind: got.bb ?? 0, ante: 0 };
+    }
+    const named = new Set(problems.map((p) => p.field));
+    for (const p of Checks.start(data)) {
+      const [where, words] = START_FIELDS[p.path] || [null, null];
+      if (where && !named.has(where)) {
+        problems.push({ field: where, message: words });
+        named.add(where);
+      }
+    }
+    if (problems.length) throw problems;
+    return data;
+  }
+
+  function startFields(d, currencies) {
+    const cur = d.currency;
+    const known = RULES.games.includes(d.game);
+    const game = select("game", [...RULES.games.map((g) => [g, g]), ["other", "Other…"]], known ? d.game : "other",
+      { "data-testid": "start-game" });
+    const other = field("Other game", "game_other", { value: known ? "" : d.game || "", autocomplete: "off",
+      maxlength: RULES.events["session.started"].game.max_length });
+    other.hidden = known;
+    game.addEventListener("change", () => (other.hidden = game.value !== "other"));
+    const format = select("format", [["cash", "Cash game"], ["tournament", "Tournament"]], d.format,
+      { "data-testid": "start-format" });
+    const t = d.format === "tournament";
+    const cashOnly = el("div", {}, el("div", { class: "row" },
+      field("Small blind", "sb", { inputmode: "decimal", autocomplete: "off",
+        value: t ? "" : major(d.stakes && d.stakes.small_blind, cur) }),
+      field("Big blind", "bb", { inputmode: "decimal", autocomplete: "off",
+        value: t ? "" : major(d.stakes && d.stakes.big_blind, cur) })));
+    const tournamentOnly = el("div", {},
+      el("div", { class: "row" },
+        field("Fee", "fee", { inputmode: "decimal", autocomplete: "off", value: major(d.fee || 0, cur) }),
+        field("Bounty", "bounty", { inputmode: "decimal", autocomplete: "off", value: major(d.bounty || 0, cur) })),
+      el("div", { class: "row" },
+        field("Starting stack (chips)", "starting_stack", { inputmode: "numeric", autocomplete: "off",
+          value: d.starting_stack ? String(d.starting_stack) : "" }),
+        field("Entrants (later is fine)", "entrants", { inputmode: "numeric", autocomplete: "off" })));
+    const blinds = [...cashOnly.querySelectorAll("input")];
+    const typedBlinds = blinds.map((i) => i.value);
+    const show = () => {
+      const tour = format.value === "tournament";
+      tournamentOnly.hidden = !tour;
+      // A tournament's blinds are not the last cash game's: empty unless the player types them.
+      blinds.forEach((input, i) => (input.value = tour ? "" : typedBlinds[i]));
+      for (const span of cashOnly.querySelectorAll(".field > span")) {
+        span.textContent = span.textContent.replace(/ \(optional\)$/, "") + (tour ? " (optional)" : "");
+      }
+    };
+    format.addEventListener("change", show);
+    show();
+    return [
+      el("label", { class: "field" }, el("span", {}, "Format"), format),
+      el("div", { class: "row" }, el("label", { class: "field" }, el("span", {}, "Game"), game),
+        el("label", { class: "field" }, el("span", {}, "Currency"),
+          select("currency", currencies.map((c) => [c, c]), cur, { "data-testid": "start-currency" }))),
+      other,
+      amountField("Buy-in", "buy_in", major(d.buy_in, cur)),
+      cashOnly,
+      tournamentOnly,
+      field("Location", "location", { value: d.location || "", autocomplete: "off",
+        maxlength: RULES.events["session.started"].location.max_length }),
+    ];
+  }
+
+  /** The defaults of the start form: the caller's, else the last start the server accepted, else NLH $1/$2. */
+  async function startDefaults(defaults) {
+    const base = { format: "cash", game: "NLH", currency: "USD", buy_in: 20000,
+      stakes: { small_blind: 100, big_blind: 200, ante: 0 }, location: "" };
+    if (defaults) return Object.assign(base, defaults);
+    const last = await Outbox.get("kv", "lastStart");
+    // A start the server refused (or that is not even sent yet and may be) never seeds the next one.
+    const refused = last && (await Outbox.status()).rejected.some((r) => r.event.session_id === last.session_id);
+    return Object.assign(base, last && !refused ? last.data : {});
+  }
+
+  /** Ask for a start the server will accept; resolves with its data, or null when cancelled. */
+  async function askStart(d, title) {
+    return ask(title || "Start a session", startFields(d, await currencyChoices(d.currency)), "Start", null,
+      readStart);
   }
 
   /** Start a session with the defaults of the last one; resolves with the new session id. */
   async function start(defaults) {
-    const d = Object.assign({ format: "cash", game: "NLH", currency: "USD", buy_in: 20000,
-      stakes: { small_blind: 100, big_blind: 200, ante: 0 }, location: "" },
-    defaults || (await Outbox.get("kv", "lastStart")) || {});
-    const cur = d.currency;
-    const format = el("select", { name: "format" }, ["cash", "tournament"].map((f) =>
-      el("option", { value: f, selected: f === d.format }, f === "cash" ? "Cash game" : "Tournament")));
-    const v = await ask("Start a session", [
-      el("label", { class: "field" }, el("span", {}, "Format"), format),
-      el("div", { class: "row" }, field("Game", "game", { value: d.game, required: true, maxlength: 20 }),
-        field("Currency", "currency", { value: cur, required: true, maxlength: 3, pattern: "[A-Za-z]{3}" })),
-      el("div", { class: "row" },
-        field("Small blind", "sb", { inputmode: "decimal", value: major(d.stakes && d.stakes.small_blind, cur) }),
-        field("Big blind", "bb", { inputmode: "decimal", value: major(d.stakes && d.stakes.big_blind, cur) })),
-      amountField("Buy-in", "buy_in", major(d.buy_in, cur)),
-      field("Location", "location", { value: d.location || "", maxlength: 120 }),
-    ], "Start");
-    if (!v) return null;
-    const currency = v.currency.toUpperCase();
-    const data = { format: v.format, game: v.game.trim() || "NLH", currency, buy_in: toMinor(v.buy_in, currency) || 0,
-      location: v.location.trim() };
-    const bb = toMinor(v.bb, currency);
-    if (bb) data.stakes = { small_blind: toMinor(v.sb, currency) || 0, big_blind: bb, ante: 0 };
+    const data = await askStart(await startDefaults(defaults));
+    if (!data) return null;
     const id = crypto.randomUUID();
     await record(id, "session.started", data, "Session started");
-    await Outbox.put("kv", data, "lastStart");
+    await remember(id, data);
     return id;
+  }
+
+  async function remember(id, data) {
+    await Outbox.put("kv", { session_id: id, data }, "lastStart");
+    const recent = (await Outbox.get("kv", "recentCurrencies")) || [];
+    await Outbox.put("kv", [data.currency, ...recent.filter((c) => c !== data.currency)].slice(0, 5),
+      "recentCurrencies");
   }
 
   // ---- sync: triggers, backoff, status bar -------------------------------------------------------------
@@ -270,7 +480,7 @@ var Pad = (function () {
     bar.replaceChildren(
       el("span", { class: `dot ${state}` }),
       el("span", { class: "grow", "data-testid": "sync-text" }, !st.paired
-        ? "Not paired: open the pairing link from `bankroll device pair`."
+        ? "Not paired yet: open the pairing link or QR code from your server on this phone."
         : st.problem && (st.problem.kind === "auth" || st.problem.kind === "server") ? st.problem.message
           : `${st.pending ? `${st.pending} waiting` : "All synced"}${st.rejected.length ? ` · ${st.rejected.length} refused`
             : ""} · last sync ${last}`),
@@ -288,15 +498,23 @@ var Pad = (function () {
       if (anchor) anchor.before(box);
       else document.body.prepend(box);
     }
-    box.replaceChildren(el("h2", { role: "alert" }, `${st.rejected.length} tap(s) refused by the server`),
+    const n = st.rejected.length;
+    box.replaceChildren(el("h2", { role: "alert" }, `${n} ${n === 1 ? "tap" : "taps"} refused by the server`),
       ...st.rejected.map((r) => el("div", { class: "rej", "data-testid": "rejected" },
-        el("div", {}, el("b", {}, r.event.type), ` at ${new Date(r.event.at).toLocaleTimeString()}`),
+        el("div", {}, el("b", {}, TAP_WORDS[r.event.type] || "A tap"), ` at ${new Date(r.event.at).toLocaleTimeString()}`),
         el("div", { class: "reason" }, r.reason),
         el("button", { class: "btn small", type: "button", onclick: async () => {
           await Outbox.dismiss(r.id);
           changed();
         } }, "Dismiss"))));
   }
+
+  // What a player calls each tap (the wire names such as session.started are for the server).
+  const TAP_WORDS = {
+    "session.started": "Start", "stack.counted": "Stack count", "chips.added": "Rebuy or add-on",
+    "break.started": "Break", "break.ended": "End of break", "note.added": "Note", "mood.reported": "Mood",
+    "session.ended": "End of session", "transaction.recorded": "Deposit or withdrawal", "tilt.feedback": "Break answer",
+  };
 
   function changed() {
     renderBar();
@@ -339,7 +557,8 @@ var Pad = (function () {
       await Outbox.put("sessions", s);
       return;
     }
-    await endSession(s.id, { currency: s.currency, format: s.format, stack: s.stack, startedAt: s.started_at },
+    await endSession(s.id, { currency: s.currency, format: s.format, stack: s.stack, startedAt: s.started_at,
+      invested: s.invested },
       s.last_activity);
   }
 

@@ -3,7 +3,7 @@
  * answer through the same outbox. __VERSION__ is replaced by a hash of the shell files when served. */
 "use strict";
 
-importScripts("/static/outbox.js", "/static/push.js");
+importScripts("/static/rules.js", "/static/outbox.js", "/static/push.js");
 
 const VERSION = "__VERSION__";
 const CACHE = `bankroll-shell-${VERSION}`;

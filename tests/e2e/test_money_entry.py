@@ -1,0 +1,125 @@
+"""Money entry that cannot lose money, and starts the server will accept: the dialogs in phone-size Chromium."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from api.accounts import Accounts
+from tests.e2e.conftest import LiveServer, shot
+from tests.e2e.test_pwa import pair
+
+pytestmark = pytest.mark.e2e
+KEYBOARD_OPEN = {"width": 360, "height": 380}
+
+
+async def submit(page: Any, **fields: str) -> None:
+    for name, value in fields.items():
+        await page.fill(f"dialog[open] [name={name}]", value)
+    await page.click("dialog[open] [data-testid=dialog-ok]")
+
+
+async def outbox_amounts(page: Any, kind: str) -> list[Any]:
+    return list(
+        await page.evaluate(
+            "async (t) => (await Outbox.entries()).filter((e) => e.event.type === t).map((e) => e.event.data)", kind
+        )
+    )
+
+
+async def test_amounts_are_read_as_people_write_them_or_refused_inline(
+    browser_context: Any, server: LiveServer, accounts: Accounts
+) -> None:
+    page, user = await pair(browser_context, server, accounts)
+    await page.goto(f"{server.url}/capture")
+    await page.click("[data-testid=capture-start]")
+    await page.wait_for_selector("dialog[open] [data-testid=start-currency]")
+    await shot(page, "start-cash")
+    # A cash game without a big blind, and a small blind above the big one: said under the fields, nothing saved.
+    await submit(page, bb="", sb="5")
+    await page.wait_for_selector("dialog[open] [data-testid=field-error]:has-text('big blind')")
+    await submit(page, bb="2", sb="5")
+    await page.wait_for_selector("dialog[open] [data-testid=field-error]:has-text('larger than the big blind')")
+    await shot(page, "start-refused-inline")
+    await submit(page, sb="1", bb="2", buy_in="$400")
+    await page.wait_for_selector("[data-testid=capture-session]")
+    session_id = str(await page.get_attribute("[data-testid=capture-session]", "data-live-session"))
+
+    await page.click("[data-testid=capture-stack]")
+    await submit(page, amount="1,2,3")
+    error = page.locator("dialog[open] [data-testid=field-error]")
+    await error.wait_for()
+    assert "grouped oddly" in await error.inner_text()
+    await shot(page, "stack-refused-inline")
+    await page.set_viewport_size(KEYBOARD_OPEN)
+    await page.focus("dialog[open] [name=amount]")
+    assert await page.locator("dialog[open] [data-testid=dialog-ok]").is_visible()
+    await shot(page, "stack-refused-inline-keyboard")
+    await page.set_viewport_size({"width": 360, "height": 640})
+    await submit(page, amount="1,250.50")
+    await page.wait_for_selector("dialog[open]", state="detached")
+    await page.click("[data-testid=capture-rebuy]")
+    await submit(page, amount="2k")
+    await page.wait_for_selector("dialog[open]", state="detached")
+
+    await page.click("[data-testid=capture-end]")
+    await submit(page, cash_out="3,000")
+    confirm = page.locator("dialog[open] [data-testid=end-confirm]")
+    await confirm.wait_for()
+    assert await confirm.inner_text() == "Cash-out $3,000.00 → +$600.00"
+    await shot(page, "cash-out-confirm")
+    await page.set_viewport_size(KEYBOARD_OPEN)
+    assert await page.locator("dialog[open] [data-testid=dialog-ok]").is_visible()
+    await page.set_viewport_size({"width": 360, "height": 640})
+    await page.click("dialog[open] [data-testid=dialog-ok]")
+    await page.wait_for_selector("[data-testid=sync][data-pending='0']", timeout=30000)
+
+    assert [d["amount"] for d in await outbox_amounts(page, "stack.counted")] == []  # all sent
+    async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {user.token}"}) as api:
+        live = (await api.get(f"/api/v1/sessions/{session_id}")).json()
+        events = (await api.get(f"/api/v1/sessions/{session_id}/events")).json()
+    amounts = {e["type"]: e["data"] for e in events}
+    assert amounts["session.started"]["buy_in"] == 40000
+    assert amounts["stack.counted"]["amount"] == 125050
+    assert amounts["chips.added"]["amount"] == 200000
+    assert amounts["session.ended"]["cash_out"] == 300000
+    assert live["state"]["profit"] == 60000
+
+
+async def test_a_tournament_counts_chips_and_ends_with_place_entrants_prize_and_bounties(
+    browser_context: Any, server: LiveServer, accounts: Accounts
+) -> None:
+    page, user = await pair(browser_context, server, accounts)
+    await page.goto(f"{server.url}/capture")
+    await page.click("[data-testid=capture-start]")
+    await page.select_option("dialog[open] [data-testid=start-format]", "tournament")
+    await page.select_option("dialog[open] [data-testid=start-currency]", "EUR")
+    await page.fill("dialog[open] [name=buy_in]", "100")
+    await page.fill("dialog[open] [name=fee]", "10")
+    await page.fill("dialog[open] [name=bounty]", "25")
+    await page.fill("dialog[open] [name=starting_stack]", "20,000")
+    await shot(page, "start-tournament")
+    await submit(page)
+    await page.wait_for_selector("[data-testid=capture-session]")
+    session_id = str(await page.get_attribute("[data-testid=capture-session]", "data-live-session"))
+    await page.click("[data-testid=capture-stack]")
+    label = await page.locator("dialog[open] .field span").first.inner_text()
+    assert "EUR" not in label and "Chips" in label
+    await shot(page, "stack-chips")
+    await submit(page, amount="35k")
+    await page.wait_for_selector("#pad-toast:has-text('35,000 chips')")
+    await page.click("[data-testid=capture-end]")
+    await shot(page, "end-tournament")
+    await submit(page, place="3", entrants="120", prize="450", bounties="50")
+    confirm = page.locator("dialog[open] [data-testid=end-confirm]")
+    await confirm.wait_for()
+    assert await confirm.inner_text() == "Place 3, won €500.00 → +€390.00"
+    await page.click("dialog[open] [data-testid=dialog-ok]")
+    await page.wait_for_selector("[data-testid=sync][data-pending='0']", timeout=30000)
+    async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {user.token}"}) as api:
+        live = (await api.get(f"/api/v1/sessions/{session_id}")).json()
+    state = live["state"]
+    assert (state["stack"], state["starting_stack"], state["place"], state["entrants"]) == (35000, 20000, 3, 120)
+    assert (state["prize"], state["bounties"], state["invested"], state["profit"]) == (45000, 5000, 11000, 39000)
