@@ -40,6 +40,17 @@ async def tap(page: Any, testid: str, **fields: str) -> None:
     await page.wait_for_selector("dialog[open]", state="detached")
 
 
+async def end(page: Any, testid: str, **fields: str) -> None:
+    """Tap End session, fill the dialog, then confirm the result the phone shows before it ends the session."""
+    await page.click(f"[data-testid={testid}]")
+    for name, value in fields.items():
+        await page.fill(f"dialog[open] [name={name}]", value)
+    await page.click("dialog[open] [data-testid=dialog-ok]")
+    await page.wait_for_selector("dialog[open] [data-testid=end-confirm]")
+    await page.click("dialog[open] [data-testid=dialog-ok]")
+    await page.wait_for_selector("dialog[open]", state="detached")
+
+
 async def stored(warehouse: Warehouse, session_id: str) -> tuple[int, int]:
     rows = await warehouse.query(
         "SELECT count(), uniqExact(id) FROM events FINAL WHERE session_id = {sid:String}", {"sid": session_id}
@@ -144,7 +155,7 @@ async def test_an_offline_session_survives_a_cold_start_and_lands_exactly_once(
     await page.click("[data-testid=capture-mood]")
     await page.click("dialog[open] .mood:nth-child(2)")
     await page.click("dialog[open] [data-testid=dialog-ok]")
-    await tap(page, "capture-end", cash_out="410")
+    await end(page, "capture-end", cash_out="410")
     await page.wait_for_selector("[data-testid=sync][data-pending='8']")
     await shot(page, "capture-offline")
     reached = server.hits.paths[before:]

@@ -59,4 +59,3 @@ async def test_the_page_and_shared_agree_on_every_golden_case(browser_context: A
         assert python == case["refused_at"]
         assert (python is None) == (not paths), (case, paths)
         assert python is None or any(p.startswith(python) for p in paths), (case, paths)
-
