@@ -87,6 +87,14 @@
     return box;
   }
 
+  /** A cash stack is money; a tournament stack is chips, with big blinds when the blinds are known. */
+  function stackText(s) {
+    if (s.format === "cash") return money(s.stack, s.currency);
+    if (s.stack == null) return "–";
+    const bbs = s.big_blind ? ` · ${Math.floor(s.stack / s.big_blind)} BB` : "";
+    return `${money(s.stack, Money.CHIPS)}${bbs}`;
+  }
+
   function syncNote(view, pendingStart) {
     if (server.state === "missing" && pendingStart) return "Waiting to sync: this session is saved on this phone.";
     if (server.state === "missing") return "Not on the server yet: it shows here once the phone that started it syncs.";
@@ -110,14 +118,14 @@
     const note = syncNote(view, pendingStart);
     const card = el("section", { class: "card live", "data-live-session": sid, "data-currency": s.currency,
       "data-format": s.format, "data-status": s.status, "data-stack": s.stack == null ? "" : String(s.stack),
-      "data-buy-in": String(s.buy_in), "data-started-at": s.started_at ? new Date(s.started_at).toISOString() : "",
+      "data-buy-in": String(s.buy_in), "data-fee": String(s.fee), "data-invested": String(s.invested), "data-started-at": s.started_at ? new Date(s.started_at).toISOString() : "",
       "data-version": String(s.version), "data-server": server.state, "data-testid": ids.card },
     el("div", { class: "title" }, el("h1", {}, stakes(s)),
       el("span", { class: `pill ${s.status}`, "data-testid": "status" }, s.status.replace("_", " "))),
     el("div", { class: "clock", role: "timer", "aria-label": "Time played", "data-testid": ids.clock },
       clock(view.played_seconds * 1000)),
     el("div", { class: "stats" },
-      stat("Stack", money(s.stack, s.currency), "", ids.stack),
+      stat("Stack", stackText(s), "", ids.stack),
       stat("Invested", money(s.invested, s.currency), "", ids.invested),
       stat("Profit", money(s.profit, s.currency, true), tone(s.profit), ids.profit),
       stat("Hourly", view.hourly == null ? "–" : money(view.hourly, s.currency, true) + bb, tone(view.hourly),
@@ -129,7 +137,7 @@
           "Start another"))
       : el("div", { class: "pad", role: "group", "aria-label": "Record" },
         bigButton("stack", "Stack count", sid, "primary"),
-        bigButton("rebuy", "Rebuy", sid),
+        bigButton("rebuy", s.format === "cash" ? "Rebuy" : "Re-entry", sid),
         bigButton("addon", s.format === "cash" ? "Top-up" : "Add-on", sid),
         bigButton("break", s.status === "on_break" ? "End break" : "Break", sid),
         bigButton("note", "Note", sid),

@@ -45,7 +45,7 @@ var Fold = (function () {
     return {
       session_id: sessionId, version: 0, status: "pending", format: "cash", game: "", currency: "", small_blind: 0,
       big_blind: 0, ante: 0, location: "", buy_in: 0, fee: 0, bounty: 0, started_at: null, ended_at: null,
-      last_event_at: null, stack: null, invested: 0, rebuys: 0, cash_out: null, place: null, entrants: null,
+      last_event_at: null, stack: null, starting_stack: null, invested: 0, rebuys: 0, cash_out: null, place: null, entrants: null,
       prize: 0, bounties: 0, tips: 0, jackpot: 0, profit: 0, break_seconds: 0, played_seconds: 0,
       on_break_since: null, last_break_end: null, breaks: [], notes: [], moods: [], stack_points: [],
       tilt_feedback: [],
@@ -75,7 +75,10 @@ var Fold = (function () {
     s.bounty = d.bounty || 0;
     s.invested += d.buy_in + s.fee;
     s.started_at = at;
-    if (d.format === "cash" && s.stack == null) s.stack = d.buy_in;
+    // Money at a cash game, chips at a tournament (from its starting stack), as shared/reducer.py.
+    if (s.stack == null) s.stack = d.format === "cash" ? d.buy_in : (d.starting_stack ?? null);
+    s.starting_stack = d.starting_stack ?? null;
+    if (s.entrants == null) s.entrants = d.entrants ?? null;
     if (s.status === "pending") s.status = "active";
     point(s, at);
   }
@@ -94,7 +97,7 @@ var Fold = (function () {
       s.stack = s.cash_out;
     } else {
       s.place = d.place != null ? d.place : null;
-      s.entrants = d.entrants != null ? d.entrants : null;
+      s.entrants = d.entrants != null ? d.entrants : s.entrants;
       s.prize = d.prize || 0;
       s.bounties = d.bounties || 0;
     }
@@ -109,7 +112,7 @@ var Fold = (function () {
     switch (e.type) {
       case "session.started": start(s, at, d); break;
       case "stack.counted":
-        if (s.format === "cash" || s.stack != null) s.stack = d.amount;
+        s.stack = d.amount; // money at a cash game, chips at a tournament
         point(s, at);
         break;
       case "chips.added":
