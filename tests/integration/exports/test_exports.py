@@ -168,9 +168,9 @@ async def test_a_csv_import_creates_the_sessions_once_however_often_it_runs(
 async def test_a_csv_with_one_bad_row_imports_nothing_and_names_row_and_column(
     client: AsyncTestClient[Any], alice: Player
 ) -> None:
-    status, report = await import_csv(client, alice, CSV + '2025-04-03,19:00,23:00,1/2,Aria,"12,50",300\n')
+    status, report = await import_csv(client, alice, CSV + "2025-04-03,19:00,23:00,1/2,Aria,1.250,300\n")
     assert status == 400
-    assert [(e["row"], e["column"], e["value"]) for e in report["errors"]] == [(4, "Buy In", "12,50")]
+    assert [(e["row"], e["column"], e["value"]) for e in report["errors"]] == [(4, "Buy In", "1.250")]
     assert report["new"] == 0
     assert (await fetch(client, alice, "/api/v1/sessions/")).json() == []
 
