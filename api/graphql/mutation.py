@@ -1,7 +1,7 @@
 """Mutations: events go through the one ingest path of ``POST /api/v1/events``; the rest call the REST services.
 
-There is no ``voidEvent`` / ``correctEvent``: the event schema has no correction events yet, and a GraphQL-only
-correction would be a second rule. They come with the events, when the schema has them.
+``voidEvent`` and ``correctEvent`` build an ``event.voided`` / ``event.corrected`` event and post it like any other:
+the rules of voids and corrections live in ``shared/amendments.py`` only.
 """
 
 from __future__ import annotations
@@ -46,6 +46,27 @@ class TransactionInput:
         }
 
 
+@strawberry.input(description="The envelope of a void or correction: a new event of the stream it amends")
+class AmendmentInput:
+    id: str = strawberry.field(description="A new UUID for this event; sending it again is answered `duplicate`")
+    seq: int = strawberry.field(description="This device's next sequence number in the stream, from 1")
+    at: str = strawberry.field(description="When, RFC 3339 with the device's offset (the latest correction wins)")
+    event_id: str = strawberry.field(description="The event to void or correct, of the same session")
+    session_id: str | None = strawberry.field(
+        default=None, description="The session of the named event; null for a transaction"
+    )
+
+    def wire(self, type_: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "seq": self.seq,
+            "type": type_,
+            "at": self.at,
+            "data": data,
+        }
+
+
 @strawberry.input(description="A browser's PushSubscription.toJSON() keys")
 class PushKeysInput:
     p256dh: str
@@ -56,6 +77,14 @@ class PushKeysInput:
 class PushSubscriptionInput:
     endpoint: str
     keys: PushKeysInput
+
+
+async def _post_one(info: Ctx, event: dict[str, Any]) -> EventResult:
+    """One event through the intake every batch takes, answered with its result."""
+    caller = await principal(info)
+    items = parse_batch(_ENC.encode({"events": [event]}))
+    answer = await accept_batch(info.context.ingest, caller, info.context.kick, items)
+    return answer.results[0]
 
 
 @strawberry.type
@@ -73,10 +102,24 @@ class Mutation:
         graphql_type=object_type(EventResult), description="Record a transaction; answered like one posted event"
     )
     async def record_transaction(self, info: Ctx, transaction: TransactionInput) -> EventResult:
-        caller = await principal(info)
-        items = parse_batch(_ENC.encode({"events": [transaction.wire()]}))
-        answer = await accept_batch(info.context.ingest, caller, info.context.kick, items)
-        return answer.results[0]
+        return await _post_one(info, transaction.wire())
+
+    @strawberry.mutation(
+        graphql_type=object_type(EventResult),
+        description="Void an event of one of the caller's sessions (`event.voided`); answered like one posted event",
+    )
+    async def void_event(self, info: Ctx, void: AmendmentInput) -> EventResult:
+        return await _post_one(info, void.wire("event.voided", {"event_id": void.event_id}))
+
+    @strawberry.mutation(
+        graphql_type=object_type(EventResult),
+        description="Correct an event (`event.corrected`): `data` is its whole corrected payload, checked with the "
+        "rules of its type; answered like one posted event",
+    )
+    async def correct_event(self, info: Ctx, correction: AmendmentInput, data: JSON) -> EventResult:
+        return await _post_one(
+            info, correction.wire("event.corrected", {"event_id": correction.event_id, "data": data})
+        )
 
     @strawberry.mutation(
         graphql_type=object_type(DeviceView), description="Revoke one of the caller's devices; its token stops at once"

@@ -25,6 +25,14 @@ from tests.integration.push.browser import FakeBrowser
 POST = "mutation($events: [JSON!]!) { postEvents(events: $events) { accepted rejected results { status reason } } }"
 TRANSACTION = """mutation($t: TransactionInput!) { recordTransaction(transaction: $t) { status reason } }"""
 ADD_PUSH = "mutation($s: PushSubscriptionInput!) { addPushSubscription(subscription: $s) }"
+VOID = "mutation($v: AmendmentInput!) { voidEvent(void: $v) { status reason } }"
+CORRECT = "mutation($c: AmendmentInput!, $d: JSON!) { correctEvent(correction: $c, data: $d) { status reason } }"
+
+
+def amendment(session_id: str, event_id: str) -> dict[str, Any]:
+    at = datetime.now(UTC).isoformat()
+    return {"id": str(uuid.uuid4()), "seq": 90, "at": at, "eventId": event_id, "sessionId": session_id}
+
 
 # One operation per root field; the test below fails when a root field is added without one.
 QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -42,6 +50,8 @@ MUTATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         TRANSACTION,
         {"t": transaction(1)},
     ),
+    "voidEvent": (VOID, {"v": amendment(str(uuid.uuid4()), str(uuid.uuid4()))}),
+    "correctEvent": (CORRECT, {"c": amendment(str(uuid.uuid4()), str(uuid.uuid4())), "d": {"amount": 1}}),
     "revokeDevice": ('mutation { revokeDevice(deviceId: "x") { deviceId } }', {}),
     "addPushSubscription": (
         ADD_PUSH,
@@ -190,6 +200,13 @@ async def test_no_mutation_reaches_another_players_data(
     posted = await bob_gql.data(POST, {"events": [intruder.stack(99999)]})
     # Answered as for an id no one has: the event starts a session of Bob's own (its start may come later).
     assert posted["postEvents"]["results"] == [{"status": "accepted", "reason": None}]
+    # A void or correction naming Alice's ids lands in that session of Bob's own, where no such event is.
+    voided = await bob_gql.data(VOID, {"v": amendment(alice_has.running, alice_has.running)})
+    assert voided["voidEvent"]["status"] == "rejected"
+    assert "is not an event of this session" in voided["voidEvent"]["reason"]
+    corrected = await bob_gql.data(CORRECT, {"c": amendment(alice_has.running, alice_has.running), "d": {}})
+    assert corrected["correctEvent"]["status"] == "rejected"
+    assert "is not an event of this session" in corrected["correctEvent"]["reason"]
     withdrawal = transaction(50, "withdrawal", sessionId=alice_has.running)
     recorded = await bob_gql.data(TRANSACTION, {"t": withdrawal})
     assert recorded["recordTransaction"]["status"] == "accepted"  # into Bob's session of that id, as above

@@ -147,3 +147,29 @@ async def test_post_events_keeps_the_same_new_session_quota_as_rest(
     one_more = await alice_gql.run(POST, {"events": [SessionScript().start()]})
     assert one_more.codes == ["RATE_LIMITED"]
     assert f"{quota} new sessions today already" in one_more.errors[0]["message"]
+
+
+async def test_void_and_correct_event_go_through_the_same_intake_and_fold(
+    live_server: LiveServer, alice_gql: GraphQL, alice: Player
+) -> None:
+    s = SessionScript()
+    start, rebuy, count = s.start(), s.rebuy(20000), s.stack(23500)
+    await alice_gql.data(POST, {"events": [start, rebuy, count]})
+    void = "mutation($v: AmendmentInput!) { voidEvent(void: $v) { status id reason } }"
+    correct = "mutation($c: AmendmentInput!, $d: JSON!) { correctEvent(correction: $c, data: $d) { status reason } }"
+    undo = s.void(rebuy)
+    envelope = {"id": undo["id"], "seq": undo["seq"], "at": undo["at"], "sessionId": s.session_id}
+    voided = (await alice_gql.data(void, {"v": {**envelope, "eventId": rebuy["id"]}}))["voidEvent"]
+    assert voided == {"status": "accepted", "id": undo["id"], "reason": None}
+    fix = s.correct(count, {"amount": 25300})
+    envelope = {"id": fix["id"], "seq": fix["seq"], "at": fix["at"], "sessionId": s.session_id, "eventId": count["id"]}
+    wrong = await alice_gql.data(correct, {"c": {**envelope, "id": str(uuid.uuid4())}, "d": {"amount": "lots"}})
+    assert wrong["correctEvent"]["status"] == "rejected" and "`$.data.data.amount`" in wrong["correctEvent"]["reason"]
+    fixed = (await alice_gql.data(correct, {"c": envelope, "d": {"amount": 25300}}))["correctEvent"]
+    assert fixed["status"] == "accepted", fixed
+    state = "query($id: String!) { session(id: $id) { live { state { invested rebuys stack } } } }"
+    live = (await alice_gql.data(state, {"id": s.session_id}))["session"]["live"]["state"]
+    assert live == {"invested": 20000, "rebuys": 0, "stack": 25300}
+    async with httpx.AsyncClient(base_url=live_server.url) as rest:
+        events = (await rest.get(f"/api/v1/sessions/{s.session_id}/events", headers=alice.headers)).json()
+    assert [e["type"] for e in events][-2:] == ["event.voided", "event.corrected"]
