@@ -34,7 +34,7 @@ SESSION_COLUMNS = [
     "invested", "cash_out", "place", "entrants", "prize", "bounties", "tips", "jackpot", "profit", "win_rate_profit",
     "net_profit", "played_seconds", "break_seconds", "rebuys", "updated_at",
 ]  # fmt: skip
-TRANSACTION_COLUMNS = ["id", "user_id", "session_id", "at", "kind", "amount", "currency", "note"]
+TRANSACTION_COLUMNS = ["id", "user_id", "session_id", "at", "kind", "amount", "currency", "note", "revision", "voided"]
 
 _ENC = msgspec.json.Encoder()
 # What a value that does not fit its column raises while a batch is serialised (before anything is sent).
@@ -79,12 +79,14 @@ def session_row(user_id: str, s: SessionState, updated_at: datetime) -> list[Any
     ]  # fmt: skip
 
 
-def transaction_row(user_id: str, event: Event) -> list[Any] | None:
+def transaction_row(user_id: str, event: Event, revision: int = 0, voided: bool = False) -> list[Any] | None:
+    """A transaction's row; ``revision`` counts its voids and corrections (the table keeps the highest)."""
     data = event.data
     if not isinstance(data, TransactionRecorded):
         return None
     session = str(event.session_id) if event.session_id else ""
-    return [event.id, user_id, session, to_utc(event.at), data.kind, data.amount, data.currency, data.note]
+    row = [event.id, user_id, session, to_utc(event.at), data.kind, data.amount, data.currency, data.note]
+    return [*row, revision, int(voided)]
 
 
 class Warehouse:

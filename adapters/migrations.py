@@ -94,6 +94,31 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
             """.format_map(COLUMN_TYPES),
         ],
     ),
+    (
+        2,
+        "transactions keep their voids and corrections: the row of the highest revision counts, voided rows are kept",
+        [
+            "RENAME TABLE transactions TO transactions_v1",
+            """
+            CREATE TABLE transactions (
+                id UUID,
+                user_id String,
+                session_id String,
+                at DateTime64(3, 'UTC'),
+                kind LowCardinality(String),
+                amount {amount},
+                currency LowCardinality(String),
+                note String,
+                revision UInt32,
+                voided UInt8
+            ) ENGINE = ReplacingMergeTree(revision)
+            ORDER BY (user_id, id)
+            """.format_map(COLUMN_TYPES),
+            "INSERT INTO transactions SELECT id, user_id, session_id, at, kind, amount, currency, note, 0, 0 "
+            "FROM transactions_v1",
+            "DROP TABLE transactions_v1",
+        ],
+    ),
 ]
 
 LEDGER: Final = """

@@ -166,3 +166,34 @@ def amendments_by_target(events: Iterable[Event]) -> dict[str, list[Event]]:
         if target is not None:
             found.setdefault(str(target), []).append(event)
     return found
+
+
+class Amended(msgspec.Struct, frozen=True, gc=False):
+    """An event as it counts after its voids and corrections; ``revision``: how many of them name it."""
+
+    event: Event
+    voided: bool
+    revision: int
+
+
+def amended(events: Iterable[Event], targets: Iterable[uuid.UUID]) -> list[Amended]:
+    """Each of the ``targets`` (ids among ``events``, one stream's deduplicated events) as it counts now.
+
+    The revision only grows as voids and corrections arrive, so a store keeping the highest revision keeps the latest.
+    """
+    events = list(events)
+    counts: dict[uuid.UUID, int] = {}
+    for event in events:
+        target = target_of(event)
+        if target is not None:
+            counts[target] = counts.get(target, 0) + 1
+    kept = {e.id: e for e in effective(events)}
+    by_id = {e.id: e for e in events}
+    out: list[Amended] = []
+    for target in sorted(set(targets), key=str):
+        original = by_id.get(target)
+        if original is None or is_amendment(original):
+            continue
+        current = kept.get(target)
+        out.append(Amended(event=current or original, voided=current is None, revision=counts.get(target, 0)))
+    return out

@@ -72,6 +72,13 @@ class ClickHouseSink(Sink):
         fresh = [(u, e) for u, e in pairs if str(e.id) not in present]
         await self.warehouse.insert("events", [event_row(u, e, now) for u, e in fresh], EVENT_COLUMNS)
         transactions = [row for u, e in fresh if (row := transaction_row(u, e)) is not None]
+        # A void or correction of a transaction: its row again, with a higher revision, which the table keeps.
+        transactions += [
+            row
+            for entry in entries
+            for a in entry.amended
+            if (row := transaction_row(entry.user_id, a.event, a.revision, a.voided)) is not None
+        ]
         await self.warehouse.insert("transactions", transactions, TRANSACTION_COLUMNS)
         # Newest state per session wins in this batch; ReplacingMergeTree(version) settles the rest.
         latest: dict[str, tuple[str, Any]] = {}

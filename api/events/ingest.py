@@ -21,7 +21,7 @@ from adapters.outbox import OutboxEntry
 from adapters.sessions import Commit, EndMarker, SessionStore, Snapshot, StoredState, Write
 from api.accounts import Principal
 from api.limits import Limits
-from shared.amendments import check_amendment, corrected_payload, is_amendment, target_of
+from shared.amendments import Amended, amended, check_amendment, corrected_payload, is_amendment, target_of
 from shared.errors import InvalidEvent, RetryableError
 from shared.events import (
     MAX_EVENTS_PER_SESSION,
@@ -31,11 +31,12 @@ from shared.events import (
     NoteAdded,
     SessionEnded,
     SessionStarted,
+    TransactionRecorded,
     decode_event,
     decode_stored,
     encode_event,
 )
-from shared.reducer import SessionState, check_corrected_end, fold, fold_more
+from shared.reducer import SessionState, check_corrected_end, fold, fold_more, unique_events
 
 Status = Literal["accepted", "duplicate", "rejected"]
 
@@ -139,6 +140,7 @@ class Ingest:
                 state = fold(stream, [decode_stored(raw) for raw in everything] + accepted)
                 newest = max(newest, last) if last is not None else newest
 
+        amended = await self._amended_transactions(principal.user_id, stream, accepted)
         starts_session = snapshot.owner is None and not stream.startswith("bankroll-")
         if starts_session and self.limits is not None:
             await self.limits.check_new_session(principal.user_id)
@@ -151,13 +153,24 @@ class Ingest:
                 started_by=seen.started_by,
                 state=StoredState(state=state, last=newest) if state is not None else None,
                 first_at=(state.started_at if state is not None else None) or min(e.at for e in accepted),
-                entry=OutboxEntry(user_id=principal.user_id, events=accepted, states=[_lean(state)] if state else []),
+                entry=OutboxEntry(
+                    user_id=principal.user_id, events=accepted, states=[_lean(state)] if state else [], amended=amended
+                ),
                 writes=[Write(slot=e.slot, event=canon[e.slot], event_id=str(e.id)) for e in accepted],
             )
         )
         if committed and starts_session and self.limits is not None:
             await self.limits.spend_new_session(principal.user_id)
         return results if committed else None
+
+    async def _amended_transactions(self, user_id: str, stream: str, accepted: list[Event]) -> list[Amended]:
+        """The transactions this batch voids or corrects, as they count with every amendment of the bankroll."""
+        named = {t for e in accepted if (t := target_of(e)) is not None}
+        if not named or not stream.startswith("bankroll-"):
+            return []
+        everything = [decode_stored(raw) for raw in await self.store.stored_events(user_id, stream)]
+        found = amended(unique_events(everything + accepted), named)
+        return [a for a in found if isinstance(a.event.data, TransactionRecorded)]
 
     async def _targets(self, user_id: str, stream: str, indexed: list[tuple[int, Event]]) -> dict[str, Event]:
         """The stored events that the batch's voids and corrections name, by id (those of this stream only)."""

@@ -111,7 +111,7 @@ class ExportService:
         """Every deposit, withdrawal and expense, oldest first."""
         sql = (
             "SELECT toString(id), at, kind, amount, currency, note, session_id FROM transactions FINAL "
-            "WHERE user_id = {user:String} ORDER BY at, id"
+            "WHERE user_id = {user:String} AND voided = 0 ORDER BY at, id"
         )
         return [
             TransactionRecord(tid, at.replace(tzinfo=UTC), kind, amount, currency, note, session or None)

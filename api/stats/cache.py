@@ -1,8 +1,9 @@
 """Computed figures per user, kept while that user's data in ClickHouse is unchanged.
 
 A player opening the stats screens asks for the same figures again and again; recomputing ten years of
-sessions each time costs 50–400 ms, a stamp query a few. The stamp (session rows, newest update, transactions)
-changes with every write the worker makes for the user, so a cached figure is never stale.
+sessions each time costs 50–400 ms, a stamp query a few. The stamp (session rows, newest update, transaction rows,
+the sum of the transactions' revisions) changes with every write the worker makes for the user, so a cached figure
+is never stale.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ _STAMP = """
 SELECT
     (SELECT count() FROM sessions WHERE user_id = {u:String}),
     (SELECT max(updated_at) FROM sessions WHERE user_id = {u:String}),
-    (SELECT count() FROM transactions WHERE user_id = {u:String})
+    (SELECT count() FROM transactions WHERE user_id = {u:String}),
+    -- a void or correction raises one transaction's revision: the sum over the current rows always grows
+    (SELECT sum(revision) FROM transactions FINAL WHERE user_id = {u:String})
 """
 
 

@@ -148,7 +148,7 @@ async def ended_sessions(warehouse: Warehouse, user_id: str, query: StatsQuery) 
 
 async def transactions(warehouse: Warehouse, user_id: str, currency: str | None) -> list[TransactionRow]:
     """The user's deposits, withdrawals and expenses, in one currency or all."""
-    sql = "SELECT at, kind, amount, currency FROM transactions FINAL WHERE user_id = {user:String}"
+    sql = "SELECT at, kind, amount, currency FROM transactions FINAL WHERE user_id = {user:String} AND voided = 0"
     params: dict[str, Any] = {"user": user_id}
     if currency is not None:
         sql += " AND currency = {currency:String}"

@@ -134,3 +134,43 @@ async def test_a_correction_after_the_end_changes_live_state_warehouse_stats_exp
     assert [e["type"] for e in lines].count("event.corrected") == 1 and lines[-1]["data"]["data"]["cash_out"] == 33000
     replayed = (await client.get(f"/api/v1/sessions/{s.session_id}/replay", headers=alice.headers)).json()
     assert replayed == state
+
+
+async def test_a_voided_and_a_corrected_transaction_change_the_bankroll_and_the_export_alike(
+    client: AsyncTestClient[Any], warehouse: Warehouse, alice: Player
+) -> None:
+    money = SessionScript(start=datetime(2025, 6, 1, 10, tzinfo=UTC))
+
+    def transaction(kind: str, amount: int) -> dict[str, Any]:
+        data = {"kind": kind, "amount": amount, "currency": "USD", "note": ""}
+        return {**money.event("transaction.recorded", data, 1), "session_id": None}
+
+    deposit, typo = transaction("deposit", 100000), transaction("withdrawal", 5000)
+    await post(client, alice, [deposit, typo])
+
+    async def balances() -> list[int]:
+        curve = (await client.get("/api/v1/stats/bankroll?currency=USD", headers=alice.headers)).json()
+        return [p["balance"] for p in curve.get("USD", [])]
+
+    async def before() -> bool:
+        return await balances() == [100000, 95000]
+
+    await eventually(before)  # also fills the figure cache, which the amendments must make stale
+    fix = {**money.correct(deposit, {"kind": "deposit", "amount": 120000, "currency": "USD"}), "session_id": None}
+    undo = {**money.void(typo), "session_id": None}
+    body = await post(client, alice, [fix, undo])
+    assert body["accepted"] == 2, body
+
+    async def exported() -> list[dict[str, Any]] | None:
+        text = (await client.get("/api/v1/export/transactions.csv", headers=alice.headers)).text
+        rows = list(csv.DictReader(io.StringIO(text)))
+        return rows if [r["amount"] for r in rows] == ["1200.00"] else None
+
+    [row] = await eventually(exported)
+    assert row["id"] == deposit["id"]
+    assert await balances() == [120000]
+    stored = await warehouse.query(
+        "SELECT amount, voided, revision FROM transactions FINAL WHERE user_id = {u:String} ORDER BY amount",
+        {"u": alice.user_id},
+    )
+    assert stored == [(5000, 1, 1), (120000, 0, 1)]  # the voided withdrawal stays, marked
