@@ -14,7 +14,7 @@ import pytest
 
 from shared.amendments import check_amendment, effective
 from shared.errors import InvalidEvent
-from shared.events import ChipsAdded, Event, EventCorrected, decode_event, decode_stored
+from shared.events import ChipsAdded, Event, EventCorrected, decode_event, decode_stored, encode_event
 from shared.reducer import SessionState, fold
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "amendments.json"
@@ -133,3 +133,42 @@ def test_a_void_or_correction_may_name_no_session_only_to_amend_a_transaction() 
     body = {"type": "event.voided", "id": str(uuid.uuid4()), "seq": 1, "at": "2026-11-20T20:00:00+01:00",
             "data": {"event_id": str(uuid.uuid4())}}  # fmt: skip
     assert decode_event(json.dumps(body).encode(), now=NOW).session_id is None
+
+
+def _session_events() -> list[Event]:
+    case = next(c for c in CASES if c["name"] == "a voided rebuy is not a rebuy")
+    return _events(case)
+
+
+def test_tilt_replay_of_an_export_leaves_a_voided_rebuy_out(tmp_path: Path) -> None:
+    from workers.tilt.engine import read_replay
+
+    export = tmp_path / "events.jsonl"
+    export.write_bytes(b"".join(encode_event(e) + b"\n" for e in _session_events()))
+    fed = [event.type for _, event in read_replay(export)]
+    assert fed == ["session.started", "stack.counted"]
+
+
+def test_tilt_replay_feeds_a_corrected_event_with_its_corrected_payload(tmp_path: Path) -> None:
+    from workers.tilt.engine import read_replay
+
+    case = next(c for c in CASES if c["name"] == "a corrected rebuy amount changes invested and stack")
+    lines = [json.dumps({"user": "ann", "event": e}) for e in case["events"]]
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text("\n".join(lines) + "\n")
+    [_, (_, rebuy)] = read_replay(replay)
+    assert isinstance(rebuy.data, ChipsAdded) and rebuy.data.amount == 10000
+
+
+def test_the_live_tilt_engine_takes_a_voided_rebuy_out_of_the_running_session() -> None:
+    from workers.tilt.engine import TiltEngine
+    from workers.tilt.scorer import TiltScorer
+
+    engine = TiltEngine(TiltScorer())
+    events = _session_events()
+    for event in events:
+        engine.observe("ann", event)
+    running = engine.players["ann"].features.sessions[str(events[0].session_id)]
+    assert running.state.rebuys == 1  # the engine saw the tap; the void alone cannot say what it took back
+    engine.correct("ann", fold(str(events[0].session_id), events))
+    assert (running.state.rebuys, running.state.invested) == (0, 20000)

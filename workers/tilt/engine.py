@@ -13,10 +13,11 @@ from typing import Any
 
 import msgspec
 
+from shared.amendments import effective, is_amendment
 from shared.errors import InvalidEvent
 from shared.events import Event, SessionEnded, SessionStarted, TiltFeedback, decode_stored
 from shared.figures import hourly_rate
-from shared.reducer import played_seconds
+from shared.reducer import SessionState, played_seconds
 from shared.tilt_features import (
     PlayerFeatures,
     PlayerHistory,
@@ -77,8 +78,8 @@ class TiltEngine:
         player = self.players.get(user)
         if player is None:
             player = self.players[user] = TrackedPlayer()
-        if event.session_id is None:
-            return None
+        if event.session_id is None or is_amendment(event):
+            return None  # a void or correction reaches the features through ``correct`` (live) or ``read_replay``
         key = str(event.session_id)
         if isinstance(event.data, TiltFeedback):
             # An answer to a between-sessions push names a session that has ended: it moves the player's threshold
@@ -114,6 +115,20 @@ class TiltEngine:
             return None
         reasons = self.scorer.score(vector, history, at_start=moment == "start").reasons
         return msgspec.structs.replace(alert, reasons=reasons)
+
+    def correct(self, user: str, state: SessionState) -> None:
+        """Take a running session's totals (money, rebuys, time) from its state folded again after a void or
+        correction, so a voided rebuy stops counting. The rolling windows (rebuys in the last hour, the net curve)
+        keep what they saw: the amendment does not say when the voided tap was. A replay is exact (``read_replay``).
+        """
+        player = self.players.get(user)
+        running = player.features.sessions.get(state.session_id) if player is not None else None
+        if running is None:
+            return
+        kept = running.state
+        running.state = msgspec.structs.replace(
+            state, stack_points=kept.stack_points, moods=kept.moods, notes=kept.notes, tilt_feedback=kept.tilt_feedback
+        )
 
     def export_player(self, user: str) -> bytes:
         """One player's state as JSON bytes (empty state for an unknown player)."""
@@ -171,6 +186,9 @@ def read_replay(path: Path) -> list[tuple[str, Event]]:
       line, all of one player (called ``EXPORT_USER``), in the order the server received them — put back in the
       order the phones made them (``Event.order_key``), as the reducer does.
 
+    Voids and corrections are applied as the reducer applies them (per player and session): a voided event is left
+    out, a corrected one comes with its corrected payload, and the amendments themselves are not fed.
+
     Raises:
         InvalidEvent: a line that is not JSON, mixes the formats or breaks the event schema, starting with
             ``path:line``.
@@ -197,7 +215,21 @@ def read_replay(path: Path) -> list[tuple[str, Event]]:
                 raise InvalidEvent(f"{path}:{number}: {exc}") from None
     if wrapped is False:
         pairs.sort(key=lambda pair: pair[1].order_key)
-    return pairs
+    return _counted(pairs)
+
+
+def _counted(pairs: list[tuple[str, Event]]) -> list[tuple[str, Event]]:
+    """The events that count, each once, in the given order (``shared.amendments.effective`` per session)."""
+    streams: dict[tuple[str, str], dict[str, Event]] = {}
+    for user, event in pairs:
+        streams.setdefault((user, str(event.session_id)), {}).setdefault(str(event.id), event)
+    counted = {(user, str(e.id)): e for (user, _), events in streams.items() for e in effective(events.values())}
+    out: list[tuple[str, Event]] = []
+    for user, event in pairs:
+        found = counted.pop((user, str(event.id)), None)
+        if found is not None:
+            out.append((user, found))
+    return out
 
 
 def _tick(history: PlayerHistory, session: SessionFeatures, at: datetime, score: float, moment: Moment) -> Tick:

@@ -20,8 +20,10 @@ import msgspec
 from adapters import keys
 from adapters.jobs import PUSH_JOB
 from adapters.outbox import OutboxEntry
+from shared.amendments import is_amendment
 from shared.errors import SinkUnavailable
 from shared.events import Event
+from shared.reducer import SessionState
 from shared.tilt_policy import Alert
 from workers.push import alert_payload, push_job_id
 from workers.sinks import Sink
@@ -69,13 +71,20 @@ class TiltSink(Sink):
         await self.start()
         engine = self.load()
         by_user: dict[str, dict[str, Event]] = defaultdict(dict)
+        states: dict[str, dict[str, SessionState]] = defaultdict(dict)
         for entry in entries:
             for event in entry.events:
                 by_user[entry.user_id][str(event.id)] = event
+            for state in entry.states:
+                seen = states[entry.user_id].get(state.session_id)
+                if seen is None or seen.version <= state.version:
+                    states[entry.user_id][state.session_id] = state
         for user_id, events in by_user.items():
-            await self._write_player(engine, user_id, list(events.values()))
+            await self._write_player(engine, user_id, list(events.values()), states[user_id])
 
-    async def _write_player(self, engine: TiltEngine, user_id: str, events: list[Event]) -> None:
+    async def _write_player(
+        self, engine: TiltEngine, user_id: str, events: list[Event], states: dict[str, SessionState]
+    ) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(keys.tilt_state(user_id))
             pipe.zmscore(keys.tilt_seen(user_id), [str(e.id) for e in events])
@@ -89,7 +98,9 @@ class TiltSink(Sink):
         if not fresh:
             return
         ordered = sorted(fresh, key=lambda e: e.order_key)
-        alerts = await anyio.to_thread.run_sync(self._observe, engine, user_id, raw, ordered)
+        # A session voided or corrected in these entries takes its totals from its newest folded state.
+        amended = [states[sid] for sid in {str(e.session_id) for e in ordered if is_amendment(e)} if sid in states]
+        alerts = await anyio.to_thread.run_sync(self._observe, engine, user_id, raw, ordered, amended)
         # Queue pushes before the state is saved: a crash in between redelivers the events, which give the same
         # alerts, whose job ids are already taken.
         for alert in alerts:
@@ -108,10 +119,15 @@ class TiltSink(Sink):
             await pipe.execute()
 
     @staticmethod
-    def _observe(engine: TiltEngine, user_id: str, raw: bytes | None, events: list[Event]) -> list[Alert]:
+    def _observe(
+        engine: TiltEngine, user_id: str, raw: bytes | None, events: list[Event], amended: list[SessionState]
+    ) -> list[Alert]:
         if raw is not None:
             engine.import_player(user_id, raw)
-        return [alert for event in events if (alert := engine.observe(user_id, event)) is not None]
+        alerts = [alert for event in events if (alert := engine.observe(user_id, event)) is not None]
+        for state in amended:
+            engine.correct(user_id, state)
+        return alerts
 
 
 def _ms(event: Event) -> int:
