@@ -22,6 +22,24 @@ class OutboxEntry(msgspec.Struct, frozen=True, gc=False):
     amended: list[Amended] = []
 
 
+class FanoutFigures(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """What an operator watches of the fan-out, read from Redis (true whichever process runs the worker)."""
+
+    outbox_length: int  # entries in the outbox stream (trimmed once every sink took them)
+    backlog: dict[str, int]  # sink -> entries it has yet to take (read-but-unacked plus unread)
+    lag_s: dict[str, float]  # sink -> age of the oldest entry it has yet to take; 0 when it is caught up
+    dead_letters: dict[str, int]  # sink -> entries it gave up on
+
+    def flat(self) -> dict[str, int]:
+        """The figures as ``/readyz`` shows them: ``dead_letters``, ``backlog_<sink>``, ``lag_ms_<sink>``."""
+        return {
+            "dead_letters": sum(self.dead_letters.values()),
+            "outbox_length": self.outbox_length,
+            **{f"backlog_{name}": n for name, n in self.backlog.items()},
+            **{f"lag_ms_{name}": round(s * 1000) for name, s in self.lag_s.items()},
+        }
+
+
 ENTRY_FIELD = b"b"
 _ENCODER = msgspec.json.Encoder()
 

@@ -26,6 +26,7 @@ from api.events.controllers import EventController
 from api.exports import ExportController, ImportController, ReplayController
 from api.graphql import graphql_controller
 from api.health import healthz, readyz
+from api.metrics import Metrics, http_metrics, metrics
 from api.openapi import complete_openapi
 from api.push import PushController
 from api.sessions.controllers import SessionController
@@ -106,6 +107,7 @@ def create_app(
         route_handlers=[
             healthz,
             readyz,
+            metrics,
             EventController,
             SessionController,
             DeviceController,
@@ -119,7 +121,10 @@ def create_app(
         ],
         dependencies=shared_dependencies(),
         lifespan=[lifespan],
-        state=State({"settings": settings, "warehouse": warehouse, "vapid": vapid, **(state or {})}),
+        middleware=[http_metrics().middleware],
+        state=State(
+            {"settings": settings, "warehouse": warehouse, "vapid": vapid, "metrics": Metrics(), **(state or {})}
+        ),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Poker Bankroll Tracker", version="1", path="/schema"),
         exception_handlers={

@@ -18,7 +18,8 @@ READINESS_TIMEOUT_S = 5.0
 class Health(msgspec.Struct, frozen=True):
     status: str
     checks: dict[str, str] = {}
-    # Fan-out figures for operators: ``dead_letters`` and ``backlog_<sink>`` (entries each sink has yet to take).
+    # Fan-out figures for operators: ``dead_letters``, ``outbox_length``, ``backlog_<sink>`` (entries each sink has
+    # yet to take) and ``lag_ms_<sink>`` (how long the oldest of them has waited).
     fanout: dict[str, int] = {}
 
 
@@ -49,7 +50,7 @@ async def readyz(state: State) -> Response[Health]:
     figures = state.get("fanout_figures")
     if figures is not None:
         try:
-            fanout = await asyncio.wait_for(figures(state.redis), timeout=READINESS_TIMEOUT_S)
+            fanout = (await asyncio.wait_for(figures(state.redis), timeout=READINESS_TIMEOUT_S)).flat()
         except Exception as exc:
             checks["fanout"] = f"failing: {type(exc).__name__}: {exc}"[:300]
     body = Health(status="ok" if ok else "unavailable", checks=checks, fanout=fanout)

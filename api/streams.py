@@ -45,6 +45,10 @@ class StreamLimit:
     def open_for(self, user_id: str) -> int:
         return self._open[user_id]
 
+    def total(self) -> int:
+        """Open streams of every user here (a metric)."""
+        return sum(self._open.values())
+
     @contextmanager
     def hold(self, user_id: str) -> Iterator[None]:
         """Count one open stream of the user while the block runs.

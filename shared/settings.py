@@ -39,6 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_subject: str = "mailto:admin@bankroll.invalid"  # VAPID_SUBJECT: contact in VAPID claims (RFC 8292)
     push_timeout_s: float = 10.0  # PUSH_TIMEOUT_S: a push service slower than this is retried later
     log_level: str = "INFO"  # LOG_LEVEL
+    metrics_token: str = ""  # BANKROLL_METRICS_TOKEN: a scrape of /metrics needs it as bearer; unset: no /metrics
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -86,4 +87,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_subject=e.get("VAPID_SUBJECT", "mailto:admin@bankroll.invalid"),
         push_timeout_s=float(e.get("PUSH_TIMEOUT_S", "10")),
         log_level=e.get("LOG_LEVEL", "INFO"),
+        metrics_token=e.get("BANKROLL_METRICS_TOKEN", ""),
     )

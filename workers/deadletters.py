@@ -98,6 +98,32 @@ async def count(redis: Redis) -> int:
     return int(await redis.xlen(keys.DEAD_LETTERS))
 
 
+# Tallies the dead letters by their ``sink`` field inside Redis, in pages: only the counts cross the wire.
+_COUNT_BY_SINK = """
+local counts, cursor = {}, '-'
+while true do
+  local page = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', 1000)
+  if #page == 0 then break end
+  for _, entry in ipairs(page) do
+    local fields = entry[2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'sink' then counts[fields[i + 1]] = (counts[fields[i + 1]] or 0) + 1 end
+    end
+  end
+  cursor = '(' .. page[#page][1]
+end
+local out = {}
+for sink, n in pairs(counts) do out[#out + 1] = sink; out[#out + 1] = n end
+return out
+"""
+
+
+async def count_by_sink(redis: Redis) -> dict[str, int]:
+    """Dead letters per sink (the stream holds at most ``MAX_DEAD_LETTERS``)."""
+    flat = await redis.eval(_COUNT_BY_SINK, 1, keys.DEAD_LETTERS)
+    return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
 async def listing(redis: Redis, limit: int = 100) -> list[DeadLetter]:
     """The oldest ``limit`` dead letters."""
     rows = await redis.xrange(keys.DEAD_LETTERS, count=limit)
@@ -126,4 +152,4 @@ async def replay(redis: Redis, ids: list[str] | None = None) -> list[DeadLetter]
     return chosen
 
 
-__all__ = ["DeadLetter", "count", "dead_letter", "listing", "replay"]
+__all__ = ["DeadLetter", "count", "count_by_sink", "dead_letter", "listing", "replay"]

@@ -26,7 +26,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters import keys
-from adapters.outbox import ENTRY_FIELD, OutboxEntry, decode_entry
+from adapters.outbox import ENTRY_FIELD, FanoutFigures, OutboxEntry, decode_entry
 from shared.errors import InvalidEvent, SinkUnavailable
 from workers import deadletters
 from workers.deadletters import dead_letter
@@ -251,10 +251,41 @@ async def backlog(redis: Redis, sinks: list[Sink], cap: int = BACKLOG_CAP) -> di
     return out
 
 
-async def figures(redis: Redis, sinks: list[Sink]) -> dict[str, int]:
-    """What an operator watches: dead letters, and the backlog of each sink (``backlog_<sink>``)."""
+async def oldest_waiting(redis: Redis, sinks: list[Sink]) -> dict[str, int | None]:
+    """Per sink, the acceptance time (ms, from the stream id) of the oldest entry it has yet to take, or None."""
+    try:
+        infos = {_text(info["name"]): info for info in await redis.xinfo_groups(keys.OUTBOX)}
+    except ResponseError:
+        return {s.name: None for s in sinks}
+    out: dict[str, int | None] = {}
+    for sink in sinks:
+        info = infos.get(group(sink))
+        if info is None:
+            out[sink.name] = None
+            continue
+        candidates: list[str] = []
+        if int(info.get("pending", 0)):
+            summary = await redis.xpending(keys.OUTBOX, group(sink))
+            if summary.get("min"):
+                candidates.append(_text(summary["min"]))
+        unread = await redis.xrange(keys.OUTBOX, min=f"({_text(info['last-delivered-id'])}", count=1)
+        candidates += [_text(stream_id) for stream_id, _ in unread]
+        out[sink.name] = min((int(c.split("-")[0]) for c in candidates), default=None)
+    return out
+
+
+async def figures(redis: Redis, sinks: list[Sink]) -> FanoutFigures:
+    """What an operator watches: the outbox, each sink's backlog and lag, and the dead letters by sink."""
     waiting = await backlog(redis, sinks)
-    return {"dead_letters": await deadletters.count(redis), **{f"backlog_{name}": n for name, n in waiting.items()}}
+    oldest = await oldest_waiting(redis, sinks)
+    now_ms = int(time.time() * 1000)
+    dead = await deadletters.count_by_sink(redis)
+    return FanoutFigures(
+        outbox_length=int(await redis.xlen(keys.OUTBOX)),
+        backlog=waiting,
+        lag_s={name: max(0, now_ms - ms) / 1000 if ms is not None else 0.0 for name, ms in oldest.items()},
+        dead_letters={**{s.name: 0 for s in sinks}, **dead},
+    )
 
 
 def _next_id(stream_id: str) -> str:

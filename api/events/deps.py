@@ -16,4 +16,4 @@ def provide_ingest(sessions: NamedDependency[SessionStore], state: State) -> Ing
     limits = Limits(
         state.redis, batches_per_second=settings.batches_per_second, sessions_per_day=settings.sessions_per_day
     )
-    return Ingest(sessions, limits)
+    return Ingest(sessions, limits, state.metrics)

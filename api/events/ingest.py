@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 from redis import exceptions as redis_errors
@@ -41,26 +41,49 @@ from shared.reducer import SessionState, check_corrected_end, fold, fold_more, u
 Status = Literal["accepted", "duplicate", "rejected"]
 
 
+# The rule a rejected event broke, as a short stable code (``EventResult.rule``; the metrics' ``reason`` label).
+Rule = Literal[
+    "invalid",  # the event itself: shape, types, bounds, times, unknown fields (the reason says which)
+    "id_reused",  # its id names another event of the user
+    "seq_taken",  # its (device, seq) slot holds another event
+    "amendment",  # a void or correction that cannot apply to the event it names
+    "after_end",  # after the session's end
+    "session_full",  # the session holds as many events (or notes) as it may
+    "already_ended",
+    "already_started",
+    "end_before_start",  # a corrected end before the session's start
+]
+
+
+class EventTally(Protocol):
+    """Counts answered events (the API's metrics)."""
+
+    def count(self, answers: list[tuple[Status, str | None, str | None]]) -> None:
+        """Count each (outcome, event type if readable, rule broken if rejected)."""
+
+
 class EventResult(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     index: int
     status: Status
     id: str | None = None
     reason: str | None = None
+    rule: Rule | None = None
 
 
-class _IdOnly(msgspec.Struct, frozen=True, gc=False):
+class _Readable(msgspec.Struct, frozen=True, gc=False):
     id: str | None = None
+    type: str | None = None
 
 
-_ID_ONLY = msgspec.json.Decoder(_IdOnly)
+_READABLE = msgspec.json.Decoder(_Readable)
 
 
-def _guess_id(raw: bytes) -> str | None:
-    """The id of an event that was rejected, when it has a readable one (the client matches answers by it)."""
+def _guess(raw: bytes) -> _Readable:
+    """The id and type of an event that was rejected, when readable (the client matches answers by the id)."""
     try:
-        return _ID_ONLY.decode(raw).id
+        return _READABLE.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
+        return _Readable()
 
 
 def _lean(state: SessionState) -> SessionState:
@@ -71,28 +94,39 @@ def _lean(state: SessionState) -> SessionState:
 class Ingest:
     """Accepts batches of events for one principal."""
 
-    def __init__(self, store: SessionStore, limits: Limits | None = None) -> None:
-        """``limits``: the per-user rate limit and session quota (None for imports, which bring history, not play)."""
+    def __init__(self, store: SessionStore, limits: Limits | None = None, tally: EventTally | None = None) -> None:
+        """``limits``: the per-user rate limit and session quota (None for imports, which bring history, not play);
+        ``tally``: counts every answer by outcome, type and rule (the metrics)."""
         self.store = store
         self.limits = limits
+        self.tally = tally
 
     async def ingest(self, principal: Principal, items: list[bytes]) -> list[EventResult]:
         """Answer every event of the batch: accepted, duplicate or rejected with a reason."""
         results: list[EventResult | None] = [None] * len(items)
         now = datetime.now(UTC)
         streams: dict[str, list[tuple[int, Event]]] = defaultdict(list)
+        types: list[str | None] = [None] * len(items)
         for index, raw in enumerate(items):
             try:
                 event = decode_event(raw, device=principal.device_id, now=now)
             except InvalidEvent as exc:
-                results[index] = EventResult(index=index, status="rejected", id=_guess_id(raw), reason=str(exc))
+                guess = _guess(raw)
+                types[index] = guess.type
+                results[index] = EventResult(
+                    index=index, status="rejected", id=guess.id, reason=str(exc), rule="invalid"
+                )
                 continue
+            types[index] = event.type
             stream = str(event.session_id) if event.session_id else f"bankroll-{principal.user_id}"
             streams[stream].append((index, event))
         for stream, indexed in streams.items():
             for result in await self._ingest_stream(principal, stream, indexed):
                 results[result.index] = result
-        return [r for r in results if r is not None]
+        answered = [r for r in results if r is not None]
+        if self.tally is not None:
+            self.tally.count([(r.status, types[r.index], r.rule) for r in answered])
+        return answered
 
     async def _ingest_stream(
         self, principal: Principal, stream: str, indexed: list[tuple[int, Event]]
@@ -209,8 +243,8 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
         canon = encode_event(event)
         eid = str(event.id)
 
-        def reject(reason: str, index: int = index, eid: str = eid) -> None:
-            results.append(EventResult(index=index, status="rejected", id=eid, reason=reason))
+        def reject(reason: str, rule: Rule, index: int = index, eid: str = eid) -> None:
+            results.append(EventResult(index=index, status="rejected", id=eid, reason=reason, rule=rule))
 
         known = seen.known_slots.get(eid) or accepted_ids.get(eid)
         if known is not None:
@@ -218,40 +252,45 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
             if known == event.slot and previous is not None and _same(previous, canon):
                 results.append(EventResult(index=index, status="duplicate", id=eid))
             else:
-                reject(f"event id {eid} was already used for a different event; an id names one event")
+                reject(f"event id {eid} was already used for a different event; an id names one event", "id_reused")
             continue
         other = seen.other_streams.get(eid)
         if other is not None and other != stream:
             # An id names one event of the user: reused in another of their sessions it is refused like here.
-            reject(f"event id {eid} was already used for a different event; an id names one event")
+            reject(f"event id {eid} was already used for a different event; an id names one event", "id_reused")
             continue
         if event.slot in seen.stored or event.slot in canon_by_slot:
-            reject(f"`$.seq` {event.seq} is already taken in this session by another event from this device")
+            reject(
+                f"`$.seq` {event.seq} is already taken in this session by another event from this device", "seq_taken"
+            )
             continue
         if problem is not None:
-            reject(problem)
+            reject(problem, "amendment")
             continue
         # A void or correction may come after the end: editing a finished session is what they are for.
         if is_session and seen.end is not None and not is_amendment(event) and _after_end(event, seen.end):
-            reject(f"session {stream} ended (event {seen.end.event_id}); events after session.ended are refused")
+            reject(
+                f"session {stream} ended (event {seen.end.event_id}); events after session.ended are refused",
+                "after_end",
+            )
             continue
         full = _over_cap(seen, event, accepted) if is_session else None
         if full is not None:
-            reject(full)
+            reject(full, "session_full")
             continue
         if isinstance(event.data, SessionEnded):
             if seen.end is not None:
-                reject(f"session {stream} already ended with event {seen.end.event_id}")
+                reject(f"session {stream} already ended with event {seen.end.event_id}", "already_ended")
                 continue
             try:
                 check_corrected_end(seen.started_at, event.data)
             except InvalidEvent as exc:
-                reject(str(exc))
+                reject(str(exc), "end_before_start")
                 continue
             seen.end = EndMarker(event_id=eid, device=event.device, seq=event.seq, at=event.at)
         if isinstance(event.data, SessionStarted):
             if seen.started_by is not None:
-                reject(f"session {stream} was already started by event {seen.started_by}")
+                reject(f"session {stream} was already started by event {seen.started_by}", "already_started")
                 continue
             seen.started_by, seen.started_at = eid, event.at
         accepted.append(event)
@@ -273,7 +312,8 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
                 canon_by_slot.pop(slot)
             reason = f"session {stream} ended (event {end.event_id}); events after session.ended are refused"
             results = [
-                msgspec.structs.replace(r, status="rejected", reason=reason) if r.id in late else r for r in results
+                msgspec.structs.replace(r, status="rejected", reason=reason, rule="after_end") if r.id in late else r
+                for r in results
             ]
     return results, accepted, canon_by_slot
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from adapters.clickhouse import Warehouse
@@ -11,8 +12,8 @@ from api.exports.importer import Importer
 from api.exports.service import ExportService
 
 
-def provide_importer(sessions: NamedDependency[SessionStore]) -> Importer:
-    return Importer(sessions)
+def provide_importer(sessions: NamedDependency[SessionStore], state: State) -> Importer:
+    return Importer(sessions, state.metrics)
 
 
 def provide_exports(warehouse: NamedDependency[Warehouse], principal: NamedDependency[Principal]) -> ExportService:

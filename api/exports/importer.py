@@ -10,7 +10,7 @@ import msgspec
 
 from adapters.sessions import SessionStore
 from api.accounts import Principal
-from api.events.ingest import EventResult, Ingest
+from api.events.ingest import EventResult, EventTally, Ingest
 from shared.events import MAX_BATCH
 from shared.imports import ImportOptions, PlannedSession, RowError, column_name, event_field, plan_csv
 
@@ -48,9 +48,9 @@ def _device(raw: bytes) -> str:
 class Importer:
     """Imports for one principal."""
 
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionStore, tally: EventTally | None = None) -> None:
         self.store = store
-        self.ingest = Ingest(store)
+        self.ingest = Ingest(store, tally=tally)
 
     async def restore(self, principal: Principal, items: list[bytes]) -> list[EventResult]:
         """Post backup events keeping each event's own device (the caller's when it has none).

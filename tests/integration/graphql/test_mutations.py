@@ -18,7 +18,7 @@ from tests.integration.graphql.client import GraphQL, transaction
 from tests.integration.push.browser import FakeBrowser
 
 POST = """mutation($events: [JSON!]!) {
-  postEvents(events: $events) { accepted duplicate rejected results { index status id reason } }
+  postEvents(events: $events) { accepted duplicate rejected results { index status id reason rule } }
 }"""
 
 
@@ -74,8 +74,9 @@ async def test_post_events_answers_event_by_event_exactly_as_rest(
         "rejected",
     ]
     rest_answer = {k: v for k, v in response.json().items()}
-    for result in rest_answer["results"]:  # GraphQL spells an absent reason as null
+    for result in rest_answer["results"]:  # GraphQL spells an absent reason or rule as null
         result.setdefault("reason", None)
+        result.setdefault("rule", None)
     assert without_ids(graphql, batch) == without_ids(rest_answer, twin)
     # One store: the batch GraphQL accepted is a duplicate for REST.
     assert [r["status"] for r in again["results"][:3]] == ["duplicate"] * 3

@@ -53,7 +53,7 @@ async def test_another_user_cannot_open_the_stream(client: AsyncTestClient[Any],
 async def test_readyz_reports_each_dependency(client: AsyncTestClient[Any]) -> None:
     body = (await client.get("/readyz")).json()
     assert (body["status"], body["checks"]) == ("ok", {"redis": "ok", "clickhouse": "ok"})
-    assert body["fanout"] == {"backlog_clickhouse": 0, "dead_letters": 0}
+    assert body["fanout"] == {"backlog_clickhouse": 0, "dead_letters": 0, "lag_ms_clickhouse": 0, "outbox_length": 0}
     assert (await client.get("/healthz")).json() == {"status": "ok", "checks": {"redis": "ok"}, "fanout": {}}
 
 

@@ -1,0 +1,116 @@
+"""``/metrics`` in the Prometheus text format: the HTTP figures of Litestar's Prometheus middleware, the events the
+intake answered, and the fan-out figures read from Redis at scrape time (true whichever process runs the worker).
+
+Off unless ``BANKROLL_METRICS_TOKEN`` is set (404 then); with it, a scrape needs ``Authorization: Bearer <token>``.
+
+    bankroll_events_total{outcome, type, reason}   counter  events answered: accepted, duplicate, rejected (reason:
+                                                            the rule broken, ``EventResult.rule``)
+    bankroll_outbox_length                         gauge    entries in the outbox stream
+    bankroll_outbox_backlog{sink}                  gauge    entries the sink has yet to take
+    bankroll_outbox_lag_seconds{sink}              gauge    how long the oldest of them has waited (0: caught up)
+    bankroll_dead_letters{sink}                    gauge    entries the sink gave up on (``bankroll deadletters``)
+    bankroll_stream_clients                        gauge    open SSE streams and subscriptions in this process
+    bankroll_http_*                                         requests, durations, errors (Litestar's middleware)
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.plugins.prometheus import PrometheusConfig
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
+from redis.asyncio import Redis
+
+from adapters.outbox import FanoutFigures
+from api.events.ingest import Status
+from api.streams import StreamLimit
+from shared.events import EVENT_TYPES
+
+PATH: Final = "/metrics"
+FanoutReader = Callable[[Redis], Awaitable[FanoutFigures]]
+_KNOWN_TYPES: Final = frozenset(str(c.__struct_config__.tag) for c in EVENT_TYPES)
+
+
+def http_metrics() -> PrometheusConfig:
+    """Litestar's Prometheus middleware: requests by method, route template and status (not raw paths)."""
+    return PrometheusConfig(
+        app_name="bankroll",
+        prefix="bankroll_http",
+        group_path=True,
+        exclude=[PATH],
+        scopes={"http"},  # type: ignore[arg-type]
+    )
+
+
+class Metrics:
+    """The app's own figures, in a registry of this app (the HTTP figures are in the process-wide one)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.events = Counter(
+            "bankroll_events", "Events answered by the intake", ["outcome", "type", "reason"], registry=self.registry
+        )
+        self.outbox_length = Gauge("bankroll_outbox_length", "Entries in the outbox stream", registry=self.registry)
+        self.backlog = Gauge(
+            "bankroll_outbox_backlog", "Outbox entries the sink has yet to take", ["sink"], registry=self.registry
+        )
+        self.lag = Gauge(
+            "bankroll_outbox_lag_seconds",
+            "Age of the oldest outbox entry the sink has yet to take (0 when caught up)",
+            ["sink"],
+            registry=self.registry,
+        )
+        self.dead_letters = Gauge(
+            "bankroll_dead_letters", "Outbox entries the sink gave up on", ["sink"], registry=self.registry
+        )
+        self.stream_clients = Gauge(
+            "bankroll_stream_clients", "Open SSE streams and GraphQL subscriptions here", registry=self.registry
+        )
+
+    def count(self, answers: list[tuple[Status, str | None, str | None]]) -> None:
+        """``EventTally``: one count per answered event; an unreadable or unknown type counts as ``unknown``."""
+        for outcome, kind, rule in answers:
+            label = kind if kind in _KNOWN_TYPES else "unknown"
+            self.events.labels(outcome=outcome, type=label, reason=rule or "").inc()
+
+    def record(self, figures: FanoutFigures, streams: StreamLimit) -> None:
+        """Set the gauges from figures read now."""
+        self.outbox_length.set(figures.outbox_length)
+        for sink, n in figures.backlog.items():
+            self.backlog.labels(sink=sink).set(n)
+        for sink, seconds in figures.lag_s.items():
+            self.lag.labels(sink=sink).set(seconds)
+        for sink, n in figures.dead_letters.items():
+            self.dead_letters.labels(sink=sink).set(n)
+        self.stream_clients.set(streams.total())
+
+    def exposition(self) -> bytes:
+        """Both registries in the Prometheus text format."""
+        return generate_latest(REGISTRY) + generate_latest(self.registry)
+
+
+def _check_token(request: Request[object, object, State], expected: str) -> None:
+    if not expected:
+        raise NotFoundException(detail=f"no route {PATH}: set BANKROLL_METRICS_TOKEN to serve metrics")
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), expected.encode()):
+        raise NotAuthorizedException(detail="metrics need `Authorization: Bearer <BANKROLL_METRICS_TOKEN>`")
+
+
+@get(PATH, include_in_schema=False)
+async def metrics(request: Request[object, object, State], state: State) -> Response[bytes]:
+    """The scrape: figures read from Redis now, then every metric in the text format."""
+    _check_token(request, state.settings.metrics_token)
+    board: Metrics = state.metrics
+    reader: FanoutReader | None = state.get("fanout_figures")
+    if reader is not None:
+        board.record(await reader(state.redis), state.streams)
+    return Response(board.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})  # as is: charset included
+
+
+__all__ = ["PATH", "Metrics", "http_metrics", "metrics"]
