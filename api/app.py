@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import Any, Final
 
 from litestar import Litestar, Request, Response
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
@@ -55,6 +56,11 @@ def _store_down(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
     return Response(
         {"status_code": 503, "detail": detail}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
     )
+
+
+# gzip for every answer of 500 bytes or more (the web pages and scripts too: the web mount is a route of this app),
+# except the server-sent event streams, whose events must leave as they happen rather than wait in a compressor.
+COMPRESSION: Final = CompressionConfig(backend="gzip", gzip_compress_level=6, exclude=[r"/stream$"])
 
 
 def create_app(
@@ -126,6 +132,7 @@ def create_app(
             {"settings": settings, "warehouse": warehouse, "vapid": vapid, "metrics": Metrics(), **(state or {})}
         ),
         request_max_body_size=settings.max_body_bytes,
+        compression_config=COMPRESSION,
         openapi_config=OpenAPIConfig(title="Poker Bankroll Tracker", version="1", path="/schema"),
         exception_handlers={
             InvalidInput: _error(400),

@@ -113,8 +113,10 @@
     const s = view.state;
     const sid = s.session_id;
     const ended = s.status === "ended";
-    const bb = view.bb_per_hour != null ? ` · ${view.bb_per_hour >= 0 ? "+" : ""}${view.bb_per_hour.toFixed(1)} bb/h`
-      : "";
+    // bb/h on a line of its own: the tile stays two lines however large the figures.
+    const bb = view.bb_per_hour != null ? el("span", { class: "sub" }, `${view.bb_per_hour >= 0 ? "+" : ""}${
+      view.bb_per_hour.toLocaleString(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} bb/h`)
+      : null;
     const note = syncNote(view, pendingStart);
     const card = el("section", { class: "card live", "data-live-session": sid, "data-currency": s.currency,
       "data-format": s.format, "data-status": s.status, "data-stack": s.stack == null ? "" : String(s.stack),
@@ -128,9 +130,9 @@
       stat("Stack", stackText(s), "", ids.stack),
       stat("Invested", money(s.invested, s.currency), "", ids.invested),
       stat("Profit", money(s.profit, s.currency, true), tone(s.profit), ids.profit),
-      stat("Hourly", view.hourly == null ? "–" : money(view.hourly, s.currency, true) + bb, tone(view.hourly),
+      stat("Hourly", [view.hourly == null ? "–" : money(view.hourly, s.currency, true), bb], tone(view.hourly),
         ids.hourly)),
-    note ? el("p", { class: "muted small", "data-testid": "live-note", role: "status" }, note) : null);
+    note ? el("p", { class: "muted small", "data-testid": "live-sync-note", role: "status" }, note) : null);
     const pad = ended
       ? el("div", { class: "pad" }, el("a", { class: "btn big", href: `/app/sessions/${sid}` }, "Session details"),
         el("button", { class: "btn big primary", type: "button", "data-capture": "start", "data-testid": ids.start },

@@ -444,8 +444,16 @@ var Pad = (function () {
   }
 
   // ---- sync: triggers, backoff, status bar -------------------------------------------------------------
+  let syncing = 0;
   async function syncNow() {
-    const outcome = await Outbox.sync();
+    syncing += 1;
+    renderBar();
+    let outcome;
+    try {
+      outcome = await Outbox.sync();
+    } finally {
+      syncing -= 1;
+    }
     clearTimeout(retryTimer);
     if (outcome === "retry") {
       // The server's Retry-After wins over our own backoff when it asks for longer.
@@ -465,6 +473,29 @@ var Pad = (function () {
     }
   }
 
+  const taps = (n) => `${n} ${n === 1 ? "tap" : "taps"}`;
+
+  /** What the sync bar says, always the truth: unpaired, offline, syncing, waiting, a problem, or all synced. */
+  function barText(st, online, busy) {
+    const last = st.lastSync ? new Date(st.lastSync).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+      : "never";
+    const refused = st.rejected.length ? ` · ${taps(st.rejected.length)} refused` : "";
+    if (!st.paired) {
+      const kept = st.pending ? ` ${taps(st.pending)} saved on this phone meanwhile.` : "";
+      return { state: "unpaired", text: `Not paired yet: open the pairing link or QR code from your server on this phone.${
+        kept}` };
+    }
+    const kind = st.problem && st.problem.kind;
+    if (kind === "auth" || kind === "server") return { state: kind, text: st.problem.message + refused };
+    if (!online || kind === "offline") {
+      return { state: "offline", text: `Offline · ${st.pending ? `${taps(st.pending)} saved on this phone`
+        : "nothing waiting"}${refused}` };
+    }
+    if (busy && st.pending) return { state: "syncing", text: `Syncing ${taps(st.pending)}…${refused}` };
+    if (st.pending) return { state: "pending", text: `${taps(st.pending)} waiting · last sync ${last}${refused}` };
+    return { state: "synced", text: `All synced · last sync ${last}${refused}` };
+  }
+
   async function renderBar() {
     let bar = document.getElementById("pad-sync");
     if (!bar) {
@@ -472,19 +503,14 @@ var Pad = (function () {
       document.body.append(bar);
     }
     const st = await Outbox.status();
-    const last = st.lastSync ? new Date(st.lastSync).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-      : "never";
-    const state = st.problem ? st.problem.kind : st.pending ? "pending" : "synced";
+    const { state, text } = barText(st, navigator.onLine, syncing > 0);
     bar.dataset.state = state;
     bar.dataset.pending = String(st.pending);
     bar.replaceChildren(
-      el("span", { class: `dot ${state}` }),
-      el("span", { class: "grow", "data-testid": "sync-text" }, !st.paired
-        ? "Not paired yet: open the pairing link or QR code from your server on this phone."
-        : st.problem && (st.problem.kind === "auth" || st.problem.kind === "server") ? st.problem.message
-          : `${st.pending ? `${st.pending} waiting` : "All synced"}${st.rejected.length ? ` · ${st.rejected.length} refused`
-            : ""} · last sync ${last}`),
-      el("button", { class: "btn small", type: "button", onclick: () => syncNow() }, "Sync"),
+      el("span", { class: `dot ${state}${st.rejected.length ? " refused" : ""}`, "aria-hidden": "true" }),
+      el("span", { class: "grow", "data-testid": "sync-text", role: "status" }, text),
+      st.rejected.length ? el("a", { class: "btn small", href: "#pad-rejected", "data-testid": "sync-review" }, "Review")
+        : el("button", { class: "btn small", type: "button", onclick: () => syncNow() }, "Sync"),
     );
     let box = document.getElementById("pad-rejected");
     if (!st.rejected.length) {
@@ -492,10 +518,13 @@ var Pad = (function () {
       return;
     }
     if (!box) {
-      // Above the screen's content, where the player looks first: a refused tap must not go unnoticed.
+      // Above a screen's content, where the player looks first: a refused tap must not go unnoticed. On the live
+      // screen it goes after the pad, which it must never push off screen; the sync bar counts it and links here.
       box = el("aside", { id: "pad-rejected", class: "rejected", "aria-label": "Refused taps" });
-      const anchor = document.getElementById("app") || document.querySelector("main");
-      if (anchor) anchor.before(box);
+      const app = document.getElementById("app");
+      const main = document.querySelector("main");
+      if (app) app.before(box);
+      else if (main) main.after(box);
       else document.body.prepend(box);
     }
     const n = st.rejected.length;
@@ -614,6 +643,7 @@ var Pad = (function () {
     }
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
     window.addEventListener("online", () => syncNow());
+    window.addEventListener("offline", () => renderBar());
     navigator.serviceWorker && navigator.serviceWorker.addEventListener("message", () => changed());
     renderBar();
     syncNow();
