@@ -33,9 +33,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from shared.origin import foreign_origin
 from shared.settings import TOKEN_COOKIE
 from web.client import ApiError, BankrollClient
+from web.screens.bankroll import bankroll_screen
+from web.screens.breakdowns import breakdowns_screen
 from web.screens.detail import detail
 from web.screens.history import history
 from web.screens.home import home
+from web.screens.stats import stats_screen
 from web.widgets import notice, page
 
 STATIC = Path(__file__).parent / "static"
@@ -107,7 +110,8 @@ def make_root(client_for: ClientFactory) -> Callable[[], Any]:
     @component
     def root() -> VdomDict | ComponentType:
         """Routes /app/<path> to its screen; every screen gets an API client holding this device's token."""
-        path = use_location().pathname.rstrip("/") or "/"
+        location = use_location()
+        path, search = location.pathname.rstrip("/") or "/", location.search
         client = client_for(use_connection().scope)
         parts = path.strip("/").split("/")
         match parts:
@@ -115,6 +119,12 @@ def make_root(client_for: ClientFactory) -> Callable[[], Any]:
                 return home(client, key="home")
             case ["history"]:
                 return history(client, key="history")
+            case ["stats"]:
+                return stats_screen(client, search, key=f"stats{search}")
+            case ["bankroll"]:
+                return bankroll_screen(client, search, key=f"bankroll{search}")
+            case ["breakdowns"]:
+                return breakdowns_screen(client, search, key=f"breakdowns{search}")
             case ["sessions", session_id]:
                 return detail(client, session_id, key=f"detail-{session_id}")
             case _:

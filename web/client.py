@@ -17,6 +17,7 @@ import msgspec
 
 from shared.events import Event, decode_stored
 from shared.reducer import LiveView, SessionSummary
+from shared.stats import BankrollGuidance, BankrollPoint, CalendarDay, DrawdownReport, Summary
 
 
 class ApiError(Exception):
@@ -34,6 +35,12 @@ SessionRow = SessionSummary
 _ROWS = msgspec.json.Decoder(list[SessionRow])
 _LIVE = msgspec.json.Decoder(LiveView)
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+_SUMMARY = msgspec.json.Decoder(Summary)
+_BREAKDOWN = msgspec.json.Decoder(dict[str, Summary])
+_CALENDAR = msgspec.json.Decoder(list[CalendarDay])
+_BANKROLL = msgspec.json.Decoder(dict[str, list[BankrollPoint]])
+_GUIDANCE = msgspec.json.Decoder(BankrollGuidance)
+_DRAWDOWN = msgspec.json.Decoder(DrawdownReport)
 
 
 class BankrollClient:
@@ -74,6 +81,25 @@ class BankrollClient:
             decode_stored(bytes(raw))
             for raw in _RAW_LIST.decode(await self._get(f"/api/v1/sessions/{session_id}/events"))
         ]
+
+    async def summary(self, params: dict[str, Any]) -> Summary:
+        """GET /api/v1/stats/summary with the statistics filters ``params`` (named as the API names them)."""
+        return _SUMMARY.decode(await self._get("/api/v1/stats/summary", params))
+
+    async def breakdown(self, by: str, params: dict[str, Any]) -> dict[str, Summary]:
+        return _BREAKDOWN.decode(await self._get("/api/v1/stats/breakdown", {**params, "by": by}))
+
+    async def calendar(self, params: dict[str, Any]) -> list[CalendarDay]:
+        return _CALENDAR.decode(await self._get("/api/v1/stats/calendar", params))
+
+    async def bankroll(self, params: dict[str, Any]) -> dict[str, list[BankrollPoint]]:
+        return _BANKROLL.decode(await self._get("/api/v1/stats/bankroll", params))
+
+    async def guidance(self, params: dict[str, Any]) -> BankrollGuidance:
+        return _GUIDANCE.decode(await self._get("/api/v1/stats/guidance", params))
+
+    async def drawdown(self, params: dict[str, Any]) -> DrawdownReport:
+        return _DRAWDOWN.decode(await self._get("/api/v1/stats/drawdown", params))
 
     async def until_revoked(self, watching: Callable[[], None] = lambda: None) -> None:
         """Return once this device is revoked (the API's device stream says so).

@@ -17,7 +17,9 @@ from shared.reducer import StackPoint
 
 # reactpy.svg.text is declared childless (a reactpy 1.1 slip); an SVG <text> needs its words.
 svg_text = make_vdom_constructor("text")
-NAV = (("/app/", "Home"), ("/app/history", "History"), ("/capture", "Capture"))
+# The one list of screens: the tabs a thumb reaches on a phone, and the rest under "More".
+NAV = (("/app/", "Home"), ("/app/stats", "Stats"), ("/app/bankroll", "Bankroll"), ("/app/history", "History"))
+MORE = (("/app/breakdowns", "Breakdowns"), ("/capture", "Capture"))
 
 
 def money(amount: int | None, currency: str, *, signed: bool = False, whole: bool = False) -> str:
@@ -39,20 +41,47 @@ def local_time(at: datetime | None, fmt: str = "%a %d %b, %H:%M") -> str:
     return at.strftime(fmt) if at is not None else "–"
 
 
+def pct(fraction: float | None, digits: int = 0) -> str:
+    return "–" if fraction is None else f"{fraction * 100:.{digits}f} %"
+
+
+def chance(fraction: float | None) -> str:
+    """A probability to one decimal, never rounded up to a certainty it is not."""
+    if fraction is not None and 0.999 < fraction < 1:
+        return "> 99.9 %"
+    if fraction is not None and 0 < fraction < 0.001:
+        return "< 0.1 %"
+    return pct(fraction, 1)
+
+
 def tone(amount: int | None) -> str:
     return "" if not amount else ("up" if amount > 0 else "down")
 
 
 def page(title: str, current: str, *children: VdomChild) -> VdomDict:
     """The frame of every screen: the top bar with navigation, then the screen's content."""
-    links = [
-        html.a({"href": href, "class_name": "on" if href == current else "", "key": href}, label) for href, label in NAV
-    ]
+
+    def link(href: str, label: str) -> VdomDict:
+        here = href == current
+        return html.a(
+            {"href": href, "class_name": "on" if here else "", "key": href, "aria_current": "page" if here else None},
+            label,
+        )
+
+    more_here = any(href == current for href, _ in MORE)
     return html.div(
         html.header(
             {"class_name": "top"},
             html.a({"class_name": "brand", "href": "/app/"}, "♠ Bankroll"),
-            html.nav({"class_name": "nav", "aria_label": "Screens"}, *links),
+            html.nav(
+                {"class_name": "nav", "aria_label": "Screens"},
+                *[link(href, label) for href, label in NAV],
+                html.details(
+                    {"class_name": "more", "key": "more"},
+                    html.summary({"class_name": "on" if more_here else ""}, "More"),
+                    html.div({"class_name": "menu"}, *[link(href, label) for href, label in MORE]),
+                ),
+            ),
         ),
         html.main({"class_name": "screen", "data_screen": title}, *children),
     )
