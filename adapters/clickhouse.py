@@ -23,16 +23,9 @@ from clickhouse_connect.driver.exceptions import ProgrammingError as ClickHouseP
 from adapters.migrations import LEDGER, MIGRATIONS
 from shared.errors import SinkRejected, SinkUnavailable
 from shared.events import Event, TransactionRecorded
-from shared.reducer import SessionState
 
 EVENT_COLUMNS = [
     "id", "user_id", "session_id", "device", "seq", "type", "at", "utc_offset_min", "data", "v", "received_at",
-]  # fmt: skip
-SESSION_COLUMNS = [
-    "user_id", "session_id", "version", "status", "format", "game", "currency", "small_blind", "big_blind", "ante",
-    "location", "table_size", "tags", "buy_in", "fee", "bounty", "started_at", "ended_at", "utc_offset_min",
-    "invested", "cash_out", "place", "entrants", "prize", "bounties", "tips", "jackpot", "profit", "win_rate_profit",
-    "net_profit", "played_seconds", "break_seconds", "rebuys", "updated_at",
 ]  # fmt: skip
 TRANSACTION_COLUMNS = ["id", "user_id", "session_id", "at", "kind", "amount", "currency", "note", "revision", "voided"]
 
@@ -66,17 +59,6 @@ def event_row(user_id: str, event: Event, received_at: datetime) -> list[Any]:
         event.v,
         received_at,
     ]
-
-
-def session_row(user_id: str, s: SessionState, updated_at: datetime) -> list[Any]:
-    start = s.started_at or s.last_event_at or updated_at
-    return [
-        user_id, s.session_id, s.version, s.status, s.format, s.game, s.currency, s.small_blind, s.big_blind, s.ante,
-        s.location, s.table_size, s.tags, s.buy_in, s.fee, s.bounty, to_utc(start),
-        to_utc(s.ended_at) if s.ended_at else None, s.utc_offset_minutes, s.invested, s.cash_out, s.place, s.entrants,
-        s.prize, s.bounties, s.tips, s.jackpot, s.profit, s.win_rate_profit, s.net_profit, s.played_seconds,
-        s.break_seconds, s.rebuys, updated_at,
-    ]  # fmt: skip
 
 
 def transaction_row(user_id: str, event: Event, revision: int = 0, voided: bool = False) -> list[Any] | None:

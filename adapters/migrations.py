@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Final
 
+from adapters.rows import SessionRecord, columns_ddl
 from shared.columns import clickhouse_type
-from shared.events import EventBase, SessionEnded, SessionStarted, Stakes, TransactionRecorded
+from shared.events import EventBase, TransactionRecorded
 
 # Columns that hold a value the API accepted take their type from the field's bound (shared/columns.py), so an
 # accepted number always fits. Totals the reducer computes keep Int64/UInt32, checked in tests/unit/test_columns.py.
+# The sessions table is written from its row Struct (adapters/rows.py). A field added to it later also needs a new
+# migration `ALTER TABLE sessions ADD COLUMN IF NOT EXISTS ...` for stores made before it (a no-op on new ones).
 COLUMN_TYPES: Final[dict[str, str]] = {
     "seq": clickhouse_type(EventBase, "seq"),
     "v": clickhouse_type(EventBase, "v"),
-    **{f: clickhouse_type(Stakes, f) for f in ("small_blind", "big_blind", "ante")},
-    **{f: clickhouse_type(SessionStarted, f) for f in ("table_size", "buy_in", "fee", "bounty")},
-    **{f: clickhouse_type(SessionEnded, f) for f in ("cash_out", "place", "entrants", "prize", "bounties", "tips")},
-    "jackpot": clickhouse_type(SessionEnded, "jackpot"),
     "amount": clickhouse_type(TransactionRecorded, "amount"),
 }
 
@@ -40,45 +39,12 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
             ) ENGINE = ReplacingMergeTree
             ORDER BY (user_id, session_id, id)
             """.format_map(COLUMN_TYPES),
-            """
+            f"""
             CREATE TABLE IF NOT EXISTS sessions (
-                user_id String,
-                session_id String,
-                version UInt32,
-                status LowCardinality(String),
-                format LowCardinality(String),
-                game LowCardinality(String),
-                currency LowCardinality(String),
-                small_blind {small_blind},
-                big_blind {big_blind},
-                ante {ante},
-                location String,
-                table_size {table_size},
-                tags Array(String),
-                buy_in {buy_in},
-                fee {fee},
-                bounty {bounty},
-                started_at DateTime64(3, 'UTC'),
-                ended_at Nullable(DateTime64(3, 'UTC')),
-                utc_offset_min Int16,
-                invested Int64,
-                cash_out {cash_out},
-                place {place},
-                entrants {entrants},
-                prize {prize},
-                bounties {bounties},
-                tips {tips},
-                jackpot {jackpot},
-                profit Int64,
-                win_rate_profit Int64,
-                net_profit Int64,
-                played_seconds UInt32,
-                break_seconds UInt32,
-                rebuys UInt32,
-                updated_at DateTime64(3, 'UTC')
+{columns_ddl(SessionRecord)}
             ) ENGINE = ReplacingMergeTree(version)
             ORDER BY (user_id, session_id)
-            """.format_map(COLUMN_TYPES),
+            """,
             """
             CREATE TABLE IF NOT EXISTS transactions (
                 id UUID,

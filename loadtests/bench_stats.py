@@ -4,7 +4,7 @@
 
 A fresh chDB in a temporary folder gets ≥ 5,000 sessions and ≥ 1,000,000 raw events in bulk (column-oriented
 inserts). Events are generated column by column rather than as ``Event`` objects to keep generation short; each
-session row is ``adapters.clickhouse.session_row(fold(...))`` of the session's money and time events (start, rebuys,
+session row is ``adapters.rows.session_row(fold(...))`` of the session's money and time events (start, rebuys,
 breaks, end), which is what ``fold`` of all its events gives, the stack counts, notes and moods changing nothing
 but the version, which is set to the full event count. Then each ``StatsService`` call runs ~30 times: p50/p95 in ms.
 """
@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from adapters.clickhouse import EVENT_COLUMNS, SESSION_COLUMNS, TRANSACTION_COLUMNS, Warehouse, session_row
+from adapters.clickhouse import EVENT_COLUMNS, TRANSACTION_COLUMNS, Warehouse
+from adapters.rows import SESSION_COLUMNS, session_row
 from api.stats import StatsQuery, StatsService
 from api.stats.cache import FigureCache
 from shared.events import BreakEnded, BreakStarted, ChipsAdded, Event, SessionEnded, SessionStarted, Stakes, make_event

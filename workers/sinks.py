@@ -26,14 +26,13 @@ from aiokafka.errors import (
 
 from adapters.clickhouse import (
     EVENT_COLUMNS,
-    SESSION_COLUMNS,
     TRANSACTION_COLUMNS,
     Warehouse,
     event_row,
-    session_row,
     transaction_row,
 )
 from adapters.outbox import OutboxEntry
+from adapters.rows import SESSION_COLUMNS, session_row
 from shared.errors import SinkRejected, SinkUnavailable
 from shared.events import encode_event
 

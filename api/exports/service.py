@@ -14,22 +14,15 @@ import anyio.to_thread
 import msgspec
 
 from adapters.clickhouse import Warehouse
+from adapters.rows import MONEY_COLUMNS, SESSION_COLUMNS
 from shared.events import Event, decode_stored, encode_event
 from shared.money import format_money
 from shared.reducer import SessionState, fold
 
 PAGE: Final = 50_000  # events per warehouse query while streaming an export
 
-SESSION_FIELDS: Final = [
-    "session_id", "status", "format", "game", "currency", "small_blind", "big_blind", "ante", "location",
-    "table_size", "tags", "buy_in", "fee", "bounty", "started_at", "ended_at", "utc_offset_min", "invested",
-    "cash_out", "place", "entrants", "prize", "bounties", "tips", "jackpot", "profit", "win_rate_profit",
-    "net_profit", "played_seconds", "break_seconds", "rebuys",
-]  # fmt: skip
-MONEY_FIELDS: Final = frozenset(
-    "small_blind big_blind ante buy_in fee bounty invested cash_out prize bounties tips jackpot profit "
-    "win_rate_profit net_profit".split()
-)
+# Every stored column but the owner and the bookkeeping ones, in the table's order.
+SESSION_FIELDS: Final = [c for c in SESSION_COLUMNS if c not in ("user_id", "version", "updated_at")]
 TRANSACTION_FIELDS: Final = ["id", "at", "kind", "amount", "currency", "note", "session_id"]
 # Restore order: the order the server accepted them in, so a replayed import meets the same rules the same way.
 _EVENT_SQL: Final = """
@@ -150,7 +143,7 @@ class ExportService:
 
 
 def _cell(name: str, value: Any, currency: str) -> Any:
-    if name in MONEY_FIELDS:
+    if name in MONEY_COLUMNS:
         return major(value, currency)
     if isinstance(value, datetime):
         return _iso(value)
