@@ -143,19 +143,45 @@ var Fold = (function () {
     return Math.max(0, secs(end - s.started_at) - s.break_seconds - Math.max(0, openBreak));
   }
 
-  /** shared.reducer.fold: dedupe by id and by (device, seq) slot, fold in order, then the totals. */
+  // ---- voids and corrections: shared/amendments.py `effective`, held to tests/golden/amendments.json ----------
+  const UNVOIDABLE = new Set(["session.started", "session.ended"]);
+  const isAmendment = (e) => e.type === "event.voided" || e.type === "event.corrected";
+  /** The correction that counts: the later device time, then the larger event id. */
+  const later = (a, b) => a.ms > b.ms || (a.ms === b.ms && a.id > b.id);
+
+  /** The events that count (in the given order), each with its latest correction; voided ones and amendments out. */
+  function effective(events) {
+    const byId = new Map(events.map((e) => [e.id, e]));
+    const voided = new Set();
+    const latest = new Map();
+    for (const e of events) {
+      if (!isAmendment(e)) continue;
+      const target = byId.get(e.data.event_id);
+      if (!target || isAmendment(target)) continue;
+      if (e.type === "event.voided") {
+        if (!UNVOIDABLE.has(target.type)) voided.add(target.id);
+      } else if (!latest.has(target.id) || later(e, latest.get(target.id))) latest.set(target.id, e);
+    }
+    return events.filter((e) => !isAmendment(e) && !voided.has(e.id))
+      .map((e) => (latest.has(e.id) ? { ...e, data: latest.get(e.id).data.data } : e));
+  }
+
+  /** shared.reducer.fold: dedupe by id and by (device, seq) slot, apply voids and corrections, fold in order. */
   function fold(sessionId, events) {
     const sorted = events.map((e) => ({ ...e, ms: Date.parse(e.at) })).sort(compare);
     const ids = new Set();
     const slots = new Set();
-    const s = blank(sessionId);
+    const unique = [];
     for (const e of sorted) {
       const slot = `${e.device || ""}:${e.seq}`;
       if (ids.has(e.id) || slots.has(slot)) continue;
       ids.add(e.id);
       slots.add(slot);
-      apply(s, e);
+      unique.push(e);
     }
+    const s = blank(sessionId);
+    for (const e of effective(unique)) apply(s, e);
+    s.version = unique.length; // every event recorded, voids and corrections included, as the reducer counts
     if (s.format === "cash") {
       const returned = s.cash_out != null ? s.cash_out : s.stack;
       s.profit = returned != null ? returned - s.invested : -s.invested;
@@ -176,7 +202,7 @@ var Fold = (function () {
       win_rate_profit: winRate, net_profit: s.profit - s.tips };
   }
 
-  return { fold, liveView, playedSeconds };
+  return { fold, liveView, playedSeconds, effective };
 })();
 
 if (typeof self !== "undefined") self.Fold = Fold;
