@@ -41,13 +41,22 @@ var Pad = (function () {
     return node;
   }
 
-  function toast(text, kind) {
+  const UNDO_MS = 6000; // how long a tap's Undo stays on screen
+  /** A short message; with ``undo`` it carries an Undo button for UNDO_MS. */
+  function toast(text, kind, undo) {
     let box = document.getElementById("pad-toast");
     if (!box) document.body.append((box = el("div", { id: "pad-toast", role: "status", "aria-live": "polite" })));
-    box.textContent = text;
-    box.className = `toast show ${kind || ""}`;
+    const hide = () => (box.className = "toast");
+    box.replaceChildren(el("span", { "data-testid": "toast-text" }, text));
+    if (undo) {
+      box.append(el("button", { type: "button", class: "toast-undo", "data-testid": "toast-undo", onclick: () => {
+        hide();
+        undo();
+      } }, "Undo"));
+    }
+    box.className = `toast show ${kind || ""}${undo ? " with-undo" : ""}`;
     clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => (box.className = "toast"), 2600);
+    toast.timer = setTimeout(hide, undo ? UNDO_MS : 2600);
   }
 
   /** A modal form; resolves with the form's values (or what ``check`` makes of them), or null when cancelled.
@@ -128,9 +137,15 @@ var Pad = (function () {
     field(label, name, { inputmode: "decimal", autocomplete: "off", required: true, value: value ?? "" });
 
   // ---- recording ---------------------------------------------------------------------------------------
+  // Taps an Undo can take back: a session's start and end are corrected on the detail screen, never voided.
+  const UNDOABLE = new Set(["stack.counted", "chips.added", "break.started", "break.ended", "note.added",
+    "mood.reported"]);
+
+  /** Record one tap; resolves with the event. Its toast offers Undo, which records an event.voided for it. */
   async function record(sessionId, type, data, feedback) {
+    let event;
     try {
-      await Outbox.record(sessionId, type, data);
+      event = await Outbox.record(sessionId, type, data);
     } catch (err) {
       if (err && err.name === "QuotaExceededError") {
         toast("Phone storage is full: this tap was NOT saved. Connect to sync and free space.", "bad");
@@ -139,9 +154,12 @@ var Pad = (function () {
       }
       throw err;
     }
-    toast(feedback || "Saved", "good");
+    const undo = UNDOABLE.has(type)
+      ? () => record(sessionId, "event.voided", { event_id: event.id }, `${TAP_WORDS[type]} undone`) : null;
+    toast(feedback || "Saved", "good", undo);
     changed();
     Pad.syncSoon(0);
+    return event;
   }
 
   /** An amount field's starting text, written with the player's own decimal mark so it reads back the same. */
@@ -543,6 +561,7 @@ var Pad = (function () {
     "session.started": "Start", "stack.counted": "Stack count", "chips.added": "Rebuy or add-on",
     "break.started": "Break", "break.ended": "End of break", "note.added": "Note", "mood.reported": "Mood",
     "session.ended": "End of session", "transaction.recorded": "Deposit or withdrawal", "tilt.feedback": "Break answer",
+    "event.voided": "Undo or delete", "event.corrected": "Edit",
   };
 
   function changed() {
@@ -595,6 +614,88 @@ var Pad = (function () {
     const ended = list.filter((s) => s.status === "ended" && s.played_seconds > 0).slice(0, 50);
     if (ended.length) await Outbox.put("kv", ended.map((s) => s.played_seconds * 1000), "lengths");
   }
+
+  // ---- edit and delete of recorded events (the session detail's timeline) ---------------------------------
+  // Each is a new event through the outbox (event.corrected with the whole corrected payload, event.voided); the
+  // recorded event stays in the history. The rules are the server's: shared/amendments.py, docs/api.md.
+  const moodChoices = (score) => el("div", { class: "moods" }, ["1 😣", "2 🙁", "3 😐", "4 🙂", "5 😄"].map((m, i) =>
+    el("label", { class: "mood" }, el("input", { type: "radio", name: "score", value: i + 1, required: true,
+      checked: i + 1 === score }), el("span", {}, m))));
+
+  const EDITS = {
+    async "stack.counted"(data, s) {
+      const unit = stackUnit(s);
+      const v = await ask("Edit stack count", [amountField(s.format === "cash" ? `Stack (${s.currency})` : "Chips",
+        "amount", major(data.amount, unit))], "Save change", null, (values) => amounts(values, ["amount"], unit));
+      return v && { amount: v.amount };
+    },
+    async "chips.added"(data, s) {
+      const v = await ask(`Edit ${TAP_WORDS["chips.added"].toLowerCase()}`, [amountField(`Amount (${s.currency})`,
+        "amount", major(data.amount, s.currency))], "Save change", null,
+      (values) => amounts(values, ["amount"], s.currency));
+      return v && { ...data, amount: v.amount };
+    },
+    async "note.added"(data) {
+      const v = await ask("Edit note", [el("label", { class: "field" }, el("span", {}, "Note"),
+        el("textarea", { name: "text", rows: 4, maxlength: RULES.events["note.added"].text.max_length,
+          required: true }, data.text))], "Save change");
+      return v && v.text.trim() ? { ...data, text: v.text.trim() } : null;
+    },
+    async "mood.reported"(data) {
+      const v = await ask("Edit mood", [moodChoices(data.score)], "Save change");
+      return v && v.score ? { score: Number(v.score) } : null;
+    },
+    async "session.started"(data) {
+      const v = await askStart(data, "Edit the start");
+      // Fields the form does not show stay as they were.
+      return v && { table_size: data.table_size, tags: data.tags || [], ...v };
+    },
+    async "session.ended"(data, s) {
+      const typed = s.format === "cash" ? { cash_out: major(data.cash_out, s.currency) }
+        : { place: data.place ? String(data.place) : "", entrants: data.entrants ? String(data.entrants) : "",
+          prize: major(data.prize || 0, s.currency), bounties: major(data.bounties || 0, s.currency) };
+      const v = await ask("Edit the end", endFields(s, null, typed), "Save change", null, (values) => readEnd(s, values));
+      if (!v) return null;
+      const fixed = { ...data };
+      if (s.format === "cash") fixed.cash_out = v.cash_out;
+      else {
+        for (const k of ["place", "entrants"]) delete fixed[k];
+        for (const k of ["place", "entrants", "prize", "bounties"]) if (v[k] != null) fixed[k] = v[k];
+      }
+      return fixed;
+    },
+  };
+
+  /** Send an edit from the detail screen now; reload to show it once the server has it. */
+  async function settle() {
+    await syncNow();
+    if ((await Outbox.status()).pending === 0) location.reload();
+    else toast("Saved on this phone: the session shows the change once it is synced.", "good");
+  }
+
+  async function amend(d) {
+    const data = JSON.parse(d.payload);
+    const word = TAP_WORDS[d.type] || "Entry";
+    const s = { currency: d.currency, format: d.format, invested: null };
+    if (d.amend === "delete") {
+      const sure = await ask(`Delete this ${word.toLowerCase()}?`, [el("p", { class: "confirm" }, d.describe,
+        el("br"), "It stops counting; the history keeps that it was recorded and deleted.")], "Delete", "Keep");
+      if (!sure) return;
+      await record(d.session, "event.voided", { event_id: d.event }, `${word} deleted`);
+    } else {
+      const fixed = await EDITS[d.type](data, s);
+      if (!fixed) return;
+      await record(d.session, "event.corrected", { event_id: d.event, data: fixed }, `${word} changed`);
+    }
+    await settle();
+  }
+
+  document.addEventListener("click", async (e) => {
+    const button = e.target.closest("[data-amend]");
+    if (!button) return;
+    e.preventDefault();
+    await amend(button.dataset);
+  });
 
   // ---- wiring ------------------------------------------------------------------------------------------
   document.addEventListener("click", async (e) => {
@@ -655,7 +756,7 @@ var Pad = (function () {
   else boot();
 
   return {
-    money, clock, toMinor, record, start, actions, endSession, syncNow, syncSoon, changed, checkForgotten,
+    money, clock, toMinor, record, start, actions, endSession, amend, EDITS, syncNow, syncSoon, changed, checkForgotten,
     learnLengths, forgotten, onChange: (fn) => listeners.push(fn), el, toast,
   };
 })();
