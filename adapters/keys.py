@@ -89,6 +89,11 @@ def _session_at(base: str) -> SessionKeys:
     )
 
 
+def refused_start(user_id: str, stream_key: str) -> str:
+    """Set when the intake refused the start of a session that has none: its later events are refused too."""
+    return f"{PREFIX}:s:{user_id}:{stream_key}:refused"
+
+
 def event_id(user_id: str, event_id: str) -> str:
     """Which of the user's streams holds this event id: ids are unique per user, never checked across users."""
     return f"{PREFIX}:ev:{user_id}:{event_id}"

@@ -46,6 +46,7 @@ class Snapshot(msgspec.Struct, gc=False):
     started_by: str | None
     started_at: datetime | None  # the session's start as folded, for the corrected-end rule
     state: StoredState | None
+    start_refused: bool = False  # a start of this session was refused and none accepted yet
 
 
 class Write(msgspec.Struct, frozen=True, gc=False):
@@ -129,7 +130,8 @@ class SessionStore:
             pipe.get(k.ended)
             pipe.get(k.started)
             pipe.get(k.state)
-            version, owner, known, other, values, end, started, state = await pipe.execute()
+            pipe.exists(keys.refused_start(user_id, stream))
+            version, owner, known, other, values, end, started, state, refused = await pipe.execute()
         stored = _STATE.decode(state) if state else None
         return Snapshot(
             stream=stream,
@@ -142,7 +144,12 @@ class SessionStore:
             started_by=started.decode() if started else None,
             started_at=stored.state.started_at if stored is not None else None,
             state=stored,
+            start_refused=bool(refused),
         )
+
+    async def refuse_start(self, user_id: str, stream: str) -> None:
+        """Remember that the start of the user's session was refused (kept as long as event ids are)."""
+        await self.redis.set(keys.refused_start(user_id, stream), b"1", ex=self.id_ttl_s)
 
     async def stored_events(self, user_id: str, stream: str) -> list[bytes]:
         """Every event stored in the user's stream, as stored (JSON), in no particular order."""

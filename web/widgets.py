@@ -31,6 +31,11 @@ def stakes(small_blind: int, big_blind: int, currency: str) -> str:
     return f"{money(small_blind, currency, whole=True)}/{money(big_blind, currency, whole=True)}"
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 session``, ``2 sessions``: a count in words a player reads."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def duration(seconds: int) -> str:
     hours, rest = divmod(max(0, seconds), 3600)
     return f"{hours}h {rest // 60:02d}m"

@@ -52,6 +52,7 @@ Rule = Literal[
     "already_ended",
     "already_started",
     "end_before_start",  # a corrected end before the session's start
+    "not_started",  # its session's start was refused, and no start accepted since
 ]
 
 
@@ -73,16 +74,18 @@ class EventResult(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 class _Readable(msgspec.Struct, frozen=True, gc=False):
     id: str | None = None
     type: str | None = None
+    session_id: str | None = None
 
 
 _READABLE = msgspec.json.Decoder(_Readable)
 
 
 def _guess(raw: bytes) -> _Readable:
-    """The id and type of an event that was rejected, when readable (the client matches answers by the id)."""
+    """The id, type and session of an event that was rejected, as far as they are readable (the client matches
+    answers by the id; a refused start marks its session)."""
     try:
         return _READABLE.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, msgspec.ValidationError):
         return _Readable()
 
 
@@ -107,6 +110,7 @@ class Ingest:
         now = datetime.now(UTC)
         streams: dict[str, list[tuple[int, Event]]] = defaultdict(list)
         types: list[str | None] = [None] * len(items)
+        refused_starts: set[str] = set()
         for index, raw in enumerate(items):
             try:
                 event = decode_event(raw, device=principal.device_id, now=now)
@@ -116,10 +120,14 @@ class Ingest:
                 results[index] = EventResult(
                     index=index, status="rejected", id=guess.id, reason=str(exc), rule="invalid"
                 )
+                if guess.type == "session.started" and guess.session_id:
+                    refused_starts.add(guess.session_id)
                 continue
             types[index] = event.type
             stream = str(event.session_id) if event.session_id else f"bankroll-{principal.user_id}"
             streams[stream].append((index, event))
+        for stream in refused_starts:
+            await self.store.refuse_start(principal.user_id, stream)
         for stream, indexed in streams.items():
             for result in await self._ingest_stream(principal, stream, indexed):
                 results[result.index] = result
@@ -298,6 +306,18 @@ def decide(  # noqa: C901 — the rules of acceptance read best as one list
         canon_by_slot[event.slot] = canon
         accepted_ids[eid] = event.slot
         results.append(EventResult(index=index, status="accepted", id=eid))
+    if is_session and seen.started_by is None and seen.start_refused and accepted:
+        # Nothing lands in a session whose start was refused: it would have no currency, game or date and break
+        # every figure made from it. (Events that merely arrive before their start are kept: arrival order never
+        # matters.) The phone fixes the start and resends the whole session.
+        reason = f"session {stream} not started: its session.started was refused; fix the start and send it again"
+        refused = {str(e.id) for e in accepted}
+        accepted, canon_by_slot = [], {}
+        results = [
+            msgspec.structs.replace(r, status="rejected", reason=reason, rule="not_started") if r.id in refused else r
+            for r in results
+        ]
+        return results, accepted, canon_by_slot
     # An end accepted in this batch also refuses the later events of the same batch.
     end = seen.end
     if end is not None:

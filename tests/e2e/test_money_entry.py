@@ -126,3 +126,67 @@ async def test_a_tournament_counts_chips_and_ends_with_place_entrants_prize_and_
     state = live["state"]
     assert (state["stack"], state["starting_stack"], state["place"], state["entrants"]) == (35000, 20000, 3, 120)
     assert (state["prize"], state["bounties"], state["invested"], state["profit"]) == (45000, 5000, 11000, 39000)
+
+
+async def test_a_refused_start_offline_is_fixed_and_the_whole_session_resent(
+    browser_context: Any, server: LiveServer, accounts: Accounts
+) -> None:
+    page, user = await pair(browser_context, server, accounts)
+    await page.goto(f"{server.url}/capture")
+    await page.wait_for_selector("[data-testid=capture-start]")
+    await page.wait_for_load_state("networkidle")
+    await browser_context.set_offline(True)
+    before = len(server.hits.paths)
+    await page.click("[data-testid=capture-start]")
+    await submit(page)
+    await page.wait_for_selector("[data-testid=capture-session]")
+    session_id = str(await page.get_attribute("[data-testid=capture-session]", "data-live-session"))
+    # The start as an older build of the app wrote it: a currency the server refuses.
+    await page.evaluate(
+        """async () => {
+            const entry = (await Outbox.entries()).find((e) => e.event.type === "session.started");
+            entry.event.data.currency = "ABC";
+            await Outbox.put("outbox", entry);
+        }"""
+    )
+    await page.click("[data-testid=capture-stack]")
+    await submit(page, amount="300")
+    await page.wait_for_selector("dialog[open]", state="detached")
+    await page.click("[data-testid=capture-rebuy]")
+    await submit(page, amount="200")
+    await page.wait_for_selector("dialog[open]", state="detached")
+    assert [p for p in server.hits.paths[before:] if p.startswith("/api/")] == [], "nothing reached the server offline"
+
+    await browser_context.set_offline(False)
+    await page.evaluate("() => Pad.syncNow()")
+    block = page.locator("[data-testid=refused-start]")
+    await block.wait_for(timeout=30000)
+    await page.wait_for_function(
+        "() => (document.querySelector('[data-testid=refused-start]') || {}).innerText?.includes('2 taps wait')"
+    )
+    text = await block.inner_text()
+    assert "could not start" in text and "ISO 4217" in text and "session.started" not in text.split("said:")[0]
+    await shot(page, "refused-start")
+    await page.click("[data-testid=fix-and-resend]")
+    await page.wait_for_selector("dialog[open] h2:has-text('Fix the start')")
+    await page.select_option("dialog[open] [data-testid=start-currency]", "USD")
+    await shot(page, "fix-the-start")
+    await submit(page)
+    await page.wait_for_selector("dialog[open]", state="detached")
+    await page.wait_for_selector("[data-testid=sync][data-pending='0']", timeout=30000)
+    await page.wait_for_selector("[data-testid=refused-start]", state="detached")
+
+    async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {user.token}"}) as api:
+        live = (await api.get(f"/api/v1/sessions/{session_id}")).json()
+    state = live["state"]
+    assert (state["currency"], state["game"], state["invested"], state["stack"]) == ("USD", "NLH", 40000, 50000)
+    await page.wait_for_selector("[data-testid=figure-invested]:has-text('$400.00')")
+    shown = await page.evaluate(
+        "(s) => [Money.format(s.invested, s.currency), Money.format(s.stack, s.currency)]", state
+    )
+    assert shown == [
+        await page.inner_text("[data-testid=figure-invested]"),
+        await page.inner_text("[data-testid=figure-stack]"),
+    ]
+    # The next start's defaults come from the fixed start, never from the refused one.
+    assert await page.evaluate("async () => (await Outbox.get('kv', 'lastStart')).data.currency") == "USD"

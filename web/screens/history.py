@@ -7,7 +7,7 @@ from reactpy.core.types import VdomDict
 
 from web.client import BankrollClient, SessionRow
 from web.hooks import use_load
-from web.widgets import duration, local_time, money, notice, page, stakes, tone, unpaired_help
+from web.widgets import duration, local_time, money, notice, page, plural, stakes, tone, unpaired_help
 
 
 def row(s: SessionRow) -> VdomDict:
@@ -39,6 +39,6 @@ def history(client: BankrollClient) -> VdomDict:
     return page(
         "history",
         "/app/history",
-        html.h1(f"History · {len(rows)} sessions"),
+        html.h1(f"History · {plural(len(rows), 'session')}"),
         html.div({"class_name": "list"}, *rows) if rows else html.p({"class_name": "muted"}, "No sessions yet."),
     )

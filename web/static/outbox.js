@@ -169,6 +169,47 @@ var Outbox = (function () {
     return event;
   }
 
+  /**
+   * Fix and resend a session whose start the server refused: in one transaction, its queued entries (the refused
+   * start, the taps refused as "not started", any still pending) are replaced by the fixed start and the same taps
+   * as NEW events: new ids, the next seq numbers of this device, each keeping its own device time and data. The
+   * server stored none of the refused ones, so nothing is counted twice; a void or correction naming one of them
+   * is pointed at its new id.
+   */
+  async function resend(sessionId, startData) {
+    const db = await open();
+    const tx = db.transaction(["outbox", "seqs", "sessions", "events"], "readwrite");
+    const outbox = tx.objectStore("outbox");
+    const events = tx.objectStore("events");
+    const seqs = tx.objectStore("seqs");
+    const old = (await result(outbox.index("created").getAll())).filter((e) => e.event.session_id === sessionId);
+    let seq = (await result(seqs.get(sessionId))) || 0;
+    const renamed = {};
+    const fresh = [];
+    const ordered = [...old].sort((a, b) => (a.event.type === "session.started" ? -1 : 0) -
+      (b.event.type === "session.started" ? -1 : 0));
+    for (const entry of ordered) {
+      const ev = entry.event;
+      const data = ev.type === "session.started" ? startData : { ...ev.data };
+      if (data.event_id && renamed[data.event_id]) data.event_id = renamed[data.event_id];
+      const next = { ...ev, id: crypto.randomUUID(), seq: ++seq, data };
+      renamed[ev.id] = next.id;
+      fresh.push(next);
+      outbox.delete(entry.id);
+      events.delete(ev.id);
+    }
+    seqs.put(seq, sessionId);
+    const created = Date.now();
+    fresh.forEach((ev, i) => {
+      outbox.put({ id: ev.id, created: created + i, status: "pending", event: ev });
+      events.put(ev);
+    });
+    const session = fresh.reduce((s, ev) => applyLocal(s, ev), { id: sessionId });
+    tx.objectStore("sessions").put(session);
+    await done(tx);
+    return fresh.length;
+  }
+
   async function entries() {
     const db = await open();
     return result(db.transaction("outbox").objectStore("outbox").index("created").getAll());
@@ -317,7 +358,7 @@ var Outbox = (function () {
   }
 
   return {
-    open, get, put, all, record, entries, dismiss, status, sync, waitMs, localTime, sessionEvents, pull, MAX_BATCH,
+    open, get, put, all, record, resend, entries, dismiss, status, sync, waitMs, localTime, sessionEvents, pull, MAX_BATCH,
   };
 })();
 

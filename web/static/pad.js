@@ -545,15 +545,59 @@ var Pad = (function () {
       else if (main) main.after(box);
       else document.body.prepend(box);
     }
+    // A refused start takes its session's later taps with it (the server refuses them as "not started"): one
+    // block per such session, with Fix and resend; every other refused tap on its own, with Dismiss.
+    const refusedStarts = st.rejected.filter((r) => r.event.type === "session.started");
+    const blocked = new Set(refusedStarts.map((r) => r.event.session_id));
+    const single = st.rejected.filter((r) => !blocked.has(r.event.session_id));
     const n = st.rejected.length;
     box.replaceChildren(el("h2", { role: "alert" }, `${n} ${n === 1 ? "tap" : "taps"} refused by the server`),
-      ...st.rejected.map((r) => el("div", { class: "rej", "data-testid": "rejected" },
+      ...refusedStarts.map((r) => {
+        const waiting = st.rejected.filter((o) => o.event.session_id === r.event.session_id).length - 1;
+        return el("div", { class: "rej", "data-testid": "refused-start" },
+          el("div", {}, el("b", {}, "This session could not start"),
+            ` (${new Date(r.event.at).toLocaleTimeString()})`),
+          el("div", { class: "reason" }, `The server said: ${plainReason(r.reason)}`),
+          el("div", {}, waiting ? `${waiting} ${waiting === 1 ? "tap waits" : "taps wait"} for it. ` : "",
+            "Fix the start and the whole session is sent again."),
+          el("div", { class: "row" },
+            el("button", { class: "btn small primary", type: "button", "data-testid": "fix-and-resend",
+              onclick: () => fixAndResend(r.event) }, "Fix and resend"),
+            el("button", { class: "btn small", type: "button", onclick: async () => {
+              for (const o of st.rejected.filter((x) => x.event.session_id === r.event.session_id)) {
+                await Outbox.dismiss(o.id);
+              }
+              changed();
+            } }, "Dismiss")));
+      }),
+      ...single.map((r) => el("div", { class: "rej", "data-testid": "rejected" },
         el("div", {}, el("b", {}, TAP_WORDS[r.event.type] || "A tap"), ` at ${new Date(r.event.at).toLocaleTimeString()}`),
-        el("div", { class: "reason" }, r.reason),
+        el("div", { class: "reason" }, plainReason(r.reason)),
         el("button", { class: "btn small", type: "button", onclick: async () => {
           await Outbox.dismiss(r.id);
           changed();
         } }, "Dismiss"))));
+  }
+
+  /** The server's reason without its JSON paths and event names: "`$.data.stakes.big_blind`" → "big blind". */
+  function plainReason(reason) {
+    return String(reason)
+      .replace(/`\$\.data\.(?:stakes\.)?([\w.]+)`/g, (_, path) => path.replace(/[._]/g, " "))
+      .replace(/`\$\.([\w.]+)`/g, (_, path) => path.replace(/[._]/g, " "))
+      .replace(/\b(session|stack|chips|break|note|mood|tilt|transaction|event)\.(started|ended|counted|added|reported|recorded|feedback|voided|corrected)\b/g,
+        (name) => (TAP_WORDS[name] || "tap").toLowerCase())
+      .replace(/`/g, "");
+  }
+
+  /** Open the start form filled with the refused start; send the fixed start and the session's taps again. */
+  async function fixAndResend(refused) {
+    const data = await askStart(Object.assign({}, refused.data), "Fix the start");
+    if (!data) return;
+    const count = await Outbox.resend(refused.session_id, data);
+    await remember(refused.session_id, data);
+    toast(`Sending the session again (${count} ${count === 1 ? "tap" : "taps"})`, "good");
+    changed();
+    syncSoon(0);
   }
 
   // What a player calls each tap (the wire names such as session.started are for the server).

@@ -294,3 +294,34 @@ async def test_events_per_session_are_capped_with_a_precise_rejection(
     assert sum(r["status"] == "accepted" for r in results) == 2000
     assert [r["status"] for r in results[2000:]] == ["rejected"]
     assert "already holds 2000 events, the most one session may hold" in results[-1]["reason"]
+
+
+async def test_events_of_a_session_whose_start_was_refused_are_refused_until_a_fixed_start_comes(
+    client: AsyncTestClient[Any], alice: Player
+) -> None:
+    s = SessionScript()
+    bad_start = s.start(currency="ABC")
+    stack, rebuy = s.stack(25000), s.rebuy(20000)
+    body = await post(client, alice, [bad_start, stack])
+    assert [r["status"] for r in body["results"]] == ["rejected", "rejected"]
+    assert "ISO 4217" in body["results"][0]["reason"]
+    assert "not started" in body["results"][1]["reason"]
+    later = await post(client, alice, [rebuy])  # a tap sent on its own afterwards: refused too, not nameless
+    assert later["results"][0]["status"] == "rejected" and "not started" in later["results"][0]["reason"]
+    assert (await client.get(f"/api/v1/sessions/{s.session_id}", headers=alice.headers)).status_code == 404
+    # Fix and resend: the corrected start and the same taps as new events (new ids, next seqs, their own times).
+    fixed = {**bad_start, "id": str(uuid.uuid4()), "seq": 4, "data": {**bad_start["data"], "currency": "USD"}}
+    again = [{**e, "id": str(uuid.uuid4()), "seq": 5 + i} for i, e in enumerate([stack, rebuy])]
+    resent = await post(client, alice, [fixed, *again])
+    assert [r["status"] for r in resent["results"]] == ["accepted"] * 3
+    live = (await client.get(f"/api/v1/sessions/{s.session_id}", headers=alice.headers)).json()
+    assert (live["state"]["currency"], live["state"]["invested"], live["state"]["stack"]) == ("USD", 40000, 45000)
+
+
+async def test_events_arriving_before_a_start_that_was_never_refused_are_kept(
+    client: AsyncTestClient[Any], alice: Player
+) -> None:
+    s = SessionScript()
+    start, stack = s.start(), s.stack(25000)
+    assert (await post(client, alice, [stack]))["results"][0]["status"] == "accepted"
+    assert (await post(client, alice, [start]))["results"][0]["status"] == "accepted"
