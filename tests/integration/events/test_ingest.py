@@ -305,7 +305,7 @@ async def test_events_of_a_session_whose_start_was_refused_are_refused_until_a_f
     body = await post(client, alice, [bad_start, stack])
     assert [r["status"] for r in body["results"]] == ["rejected", "rejected"]
     assert "ISO 4217" in body["results"][0]["reason"]
-    assert "not started" in body["results"][1]["reason"]
+    assert "not started" in body["results"][1]["reason"] and body["results"][1]["rule"] == "not_started"
     later = await post(client, alice, [rebuy])  # a tap sent on its own afterwards: refused too, not nameless
     assert later["results"][0]["status"] == "rejected" and "not started" in later["results"][0]["reason"]
     assert (await client.get(f"/api/v1/sessions/{s.session_id}", headers=alice.headers)).status_code == 404
