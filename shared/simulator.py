@@ -99,6 +99,32 @@ class Simulation:
 
 
 @dataclass(slots=True)
+class SessionLog:
+    """One session's events as a phone numbers them: ``seq`` from 1, times in milliseconds, one device.
+
+    The simulator, the hand-written tilt scenarios (``tests/tilt_scenarios``) and the feature tests build sessions
+    with it, so an event is put together in one way.
+    """
+
+    session_id: uuid.UUID
+    device: str = "sim"
+    events: list[Event] = field(default_factory=list)
+
+    def add(self, data: Payload, at: datetime, event_id: uuid.UUID | None = None) -> Event:
+        """Append the next event (a random id unless one is given) and return it."""
+        event = make_event(
+            data,
+            id=event_id or uuid.uuid4(),
+            session_id=self.session_id,
+            seq=len(self.events) + 1,
+            at=millis(at),
+            device=self.device,
+        )
+        self.events.append(event)
+        return event
+
+
+@dataclass(slots=True)
 class _Player:
     name: str
     persona: Persona
@@ -120,12 +146,15 @@ class _Table:
     tilted: bool
     stack: int = 0
     invested: int = 0
-    seq: int = 0
     played_h: float = 0.0
     since_break_h: float = 0.0
     tilt_started: datetime | None = None
     mood: float = 4.0
     out: list[tuple[Event, bool]] = field(default_factory=list)
+    log: SessionLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = SessionLog(self.session_id)
 
 
 def simulate(players: int, sessions_per_player: int, seed: int, start: datetime) -> Simulation:
@@ -366,11 +395,8 @@ def _add_chips(rng: random.Random, table: _Table, amount: int, kind: str) -> Non
 
 
 def _emit(rng: random.Random, table: _Table, data: Payload) -> None:
-    table.seq += 1
     table.now += timedelta(seconds=rng.randrange(1, 30))
-    at = millis(table.now)  # what a phone sends: milliseconds
-    event = make_event(data, id=_uuid(rng), session_id=table.session_id, seq=table.seq, at=at, device="sim")
-    table.out.append((event, table.tilted))
+    table.out.append((table.log.add(data, table.now, _uuid(rng)), table.tilted))
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:

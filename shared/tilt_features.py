@@ -161,9 +161,6 @@ class FeatureVector(msgspec.Struct, frozen=True, gc=False):
     def __getitem__(self, name: str) -> float:
         return self.values[FEATURE_INDEX[name]]
 
-    def as_dict(self) -> dict[str, float]:
-        return dict(zip(FEATURE_NAMES, self.values, strict=True))
-
 
 class PlayerFeatures(msgspec.Struct, gc=False):
     """Everything the features keep for one player: the history and the sessions still running."""

@@ -34,7 +34,6 @@ from shared.events import (
     BreakEnded,
     BreakStarted,
     ChipsAdded,
-    Event,
     MoodReported,
     NoteAdded,
     Payload,
@@ -43,8 +42,8 @@ from shared.events import (
     StackCounted,
     Stakes,
     encode_event,
-    make_event,
 )
+from shared.simulator import SessionLog
 
 HERE: Final = Path(__file__).resolve().parent
 SCRIPT: Final = HERE / "scenarios.txt"
@@ -64,9 +63,12 @@ class Label(msgspec.Struct, frozen=True, tag_field="kind", tag="session"):
 @dataclass(slots=True)
 class _Session:
     user: str
-    id: uuid.UUID
-    events: list[Event] = field(default_factory=list)
+    log: SessionLog
     label: Label | None = None
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.log.session_id
 
 
 @dataclass(slots=True)
@@ -89,7 +91,7 @@ class _Compiler:
         words = head.split()
         begin = datetime.fromisoformat(f"{words[0]}T{words[1]}").replace(tzinfo=self.tz)
         self.count += 1
-        session = _Session(self.user, uuid.uuid5(_NAMESPACE, f"{self.user}/{self.count}"))
+        session = _Session(self.user, SessionLog(uuid.uuid5(_NAMESPACE, f"{self.user}/{self.count}"), "script"))
         self.sessions.append(session)
         if kind == "cash":
             small, big = (self._money(x) for x in words[2].split("/"))
@@ -145,9 +147,7 @@ class _Compiler:
         self.onset = None
 
     def _emit(self, session: _Session, at: datetime, data: Payload) -> None:
-        seq = len(session.events) + 1
-        event_id = uuid.uuid5(_NAMESPACE, f"{session.id}/{seq}")
-        session.events.append(make_event(data, id=event_id, session_id=session.id, seq=seq, at=at, device="script"))
+        session.log.add(data, at, uuid.uuid5(_NAMESPACE, f"{session.id}/{len(session.log.events) + 1}"))
 
     def _money(self, text: str) -> int:
         return int(Decimal(text) * 100)
@@ -174,7 +174,7 @@ def compile_script(text: str) -> tuple[bytes, bytes]:
         except (ValueError, IndexError) as exc:
             raise ValueError(f"scenarios line {number}: {exc}: {raw.strip()}") from None
     encoder = msgspec.json.Encoder()
-    events = [(s.user, e) for s in compiler.sessions for e in s.events]
+    events = [(s.user, e) for s in compiler.sessions for e in s.log.events]
     events.sort(key=lambda pair: (pair[1].at, pair[0], pair[1].seq))
     events_out = b"".join(
         b'{"user":' + encoder.encode(user) + b',"event":' + encode_event(event) + b"}\n" for user, event in events
