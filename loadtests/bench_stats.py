@@ -126,7 +126,7 @@ def generate(sessions: int, seed: int = 11) -> History:
         at = first + timedelta(days=30.4 * month)
         kind, amount = ("deposit", 200000) if month % 12 == 0 else (rng.choice(["withdrawal", "expense"]), 20000)
         tid = uuid.UUID(int=rng.getrandbits(128), version=4)
-        history.transactions.append([tid, USER, "", at, kind, amount, "USD", ""])
+        history.transactions.append([tid, USER, "", at, kind, amount, "USD", "", 0, 0])  # revision 0, not voided
     return history
 
 

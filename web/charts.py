@@ -23,7 +23,6 @@ from web.widgets import money
 # reactpy.svg.text and svg.title are declared childless (a reactpy 1.1 slip); both need their words.
 svg_text = make_vdom_constructor("text")
 svg_title = make_vdom_constructor("title")
-svg_rect = make_vdom_constructor("rect")  # a heat-map day holds its title
 WIDTH = 360  # the viewBox width: a phone's width in CSS pixels, so 12px text is 12px on a phone
 MAX_VERTICES = 2 * WIDTH  # a longer line keeps each pixel column's lowest and highest point
 
@@ -222,7 +221,6 @@ def bar_chart(bars: Sequence[Bar], currency: str, label: str, testid: str = "bar
                 {"x": str(WIDTH - 2), "y": str(y + 22), "class_name": "axis v " + ("up" if bar.value >= 0 else "down")},
                 money(bar.value, currency, signed=True, whole=True),
             ),
-            svg_title(f"{bar.label}: {money(bar.value, currency, signed=True)}{' · ' + bar.note if bar.note else ''}"),
         ]
         attributes = {"class_name": "bar-row", "data_label": bar.label, "data_value": str(bar.value), "key": bar.label}
         group = svg.g(attributes, *parts)
@@ -318,19 +316,17 @@ def heat_map(days: Sequence[CalendarDay], currency: str, label: str, testid: str
     for d in shown:
         week, weekday = (d.day - start).days // 7, d.day.weekday()
         level = min(4, 1 + int(3 * abs(d.profit) / biggest)) if d.profit else 0
+        # Size comes from app.css and there is no title per day: a year of days stays small on the wire.
+        tint = "up" if d.profit > 0 else "down" if d.profit < 0 else "even"
         body.append(
-            svg_rect(
+            svg.rect(
                 {
-                    "class_name": f"day {'up' if d.profit > 0 else 'down' if d.profit < 0 else 'even'} l{level}",
+                    "class_name": f"day {tint} l{level}",
                     "x": f"{left + week * cell:.1f}",
                     "y": f"{top + weekday * cell:.1f}",
-                    "width": f"{cell - 1:.1f}",
-                    "height": f"{cell - 1:.1f}",
                     "data_day": d.day.isoformat(),
                     "data_profit": str(d.profit),
-                    "key": d.day.isoformat(),
-                },
-                svg_title(f"{d.day:%a %d %b %Y}: {money(d.profit, currency, signed=True)}, {d.sessions} sessions"),
+                }
             )
         )
     days_span = Scale(_ordinal(start), _ordinal(start + timedelta(weeks=HEAT_WEEKS)), left, left + HEAT_WEEKS * cell)

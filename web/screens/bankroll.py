@@ -45,19 +45,23 @@ def current_stake(sessions: list[SessionRow], currency: str) -> tuple[str, str] 
     return ("tournament", "") if ended else None
 
 
-async def load_bankroll(client: BankrollClient, filters: Filters, rule: str, target_risk: str) -> BankrollData:
+async def load_bankroll(
+    client: BankrollClient, filters: Filters, rule: str, target_risk: str, stake: str = ""
+) -> BankrollData:
+    """The curves, and per currency the guidance at ``stake`` (a cash stake the player names in the address), else
+    at the stake of the newest cash game."""
     curves, sessions = await asyncio.gather(client.bankroll(filters.api()), client.sessions(50))
 
     async def advise(currency: str) -> Advice:
-        playing = current_stake(sessions, currency)
+        playing = ("cash", stake) if stake else current_stake(sessions, currency)
         if playing is None:
             return Advice(None, "No finished session in this currency yet: guidance needs the stakes you play.")
-        fmt, stake = playing
+        fmt, label = playing
         params = filters.api(
             currency=currency,
             format=filters.format or fmt,
             rule=rule,
-            current_stake=stake or None,
+            current_stake=label or None,
             target_risk=target_risk or None,
         )
         try:
@@ -177,8 +181,8 @@ def bankroll_screen(client: BankrollClient, search: str) -> VdomDict:
     filters = Filters.parse(search)
     here = "/app/bankroll"
     query = dict(parse_qsl(search.lstrip("?")))
-    rule, target_risk = query.get("rule", DEFAULT_RULE), query.get("target_risk", "")
-    data = use_load(lambda: load_bankroll(client, filters, rule, target_risk), search)
+    rule, target_risk, stake = query.get("rule", DEFAULT_RULE), query.get("target_risk", ""), query.get("stake", "")
+    data = use_load(lambda: load_bankroll(client, filters, rule, target_risk, stake), search)
     if data.error is not None:
         return page("bankroll", here, notice("Cannot load your bankroll", str(data.error), unpaired_help()))
     if data.value is None:

@@ -51,8 +51,7 @@ async def load_stats(client: BankrollClient, filters: Filters) -> StatsData:
 
     async def one(fmt: str) -> Measured:
         params = filters.api(currency=currency, format=None if fmt == "mixed" else fmt)
-        summary = await client.summary(params)
-        swing = await client.drawdown(params) if summary.sessions else None
+        summary, swing = await asyncio.gather(client.summary(params), client.drawdown(params))
         return Measured(fmt, summary, swing)
 
     found = await asyncio.gather(*(one(f) for f in formats))
