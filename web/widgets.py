@@ -76,7 +76,7 @@ def page(title: str, current: str, *children: VdomChild) -> VdomDict:
     more_here = any(href == current for href, _ in MORE)
     return html.div(
         html.header(
-            {"class_name": "top"},
+            {"class_name": "top tabs"},
             html.a({"class_name": "brand", "href": "/app/"}, "♠ Bankroll"),
             html.nav(
                 {"class_name": "nav", "aria_label": "Screens"},

@@ -19,6 +19,9 @@ from web.hooks import use_load
 from web.screens.stats import player_currency
 from web.widgets import money, notice, page, unpaired_help
 
+# Months are the one breakdown that grows without end: the newest 36 are drawn (ten years would be 120 bars and
+# over 200 KB on a phone's first load); older months are a date filter away, and the screen says so.
+MAX_MONTHS = 36
 TITLES = {
     "stakes": "Stakes",
     "game": "Game",
@@ -76,9 +79,10 @@ def bars(data: BreakdownData, filters: Filters, by: str) -> list[Bar]:
         rate = f" · {money(s.hourly, data.currency, signed=True, whole=True)}/h" if s.hourly is not None else ""
         return f"{s.sessions} session{'s' if s.sessions != 1 else ''}{rate}"
 
+    shown = list(data.groups.items())[-MAX_MONTHS:] if by == "month" else data.groups.items()
     return [
         Bar(label, s.profit, "/app/stats" + group_filter(filters, by, label, data.cash_only), note(s))
-        for label, s in data.groups.items()
+        for label, s in shown
     ]
 
 
@@ -180,6 +184,12 @@ def breakdowns_screen(client: BankrollClient, search: str) -> VdomDict:
             ),
             html.p({"class_name": "muted small"}, "Cash games only: pick a format in the filters for tournaments.")
             if d.cash_only
+            else "",
+            html.p(
+                {"class_name": "muted small", "data_testid": "months-cut"},
+                f"The newest {MAX_MONTHS} of {len(d.groups)} months; set the dates in the filters for older ones.",
+            )
+            if by == "month" and len(d.groups) > MAX_MONTHS
             else "",
         ),
         html.section(
