@@ -190,3 +190,21 @@ async def test_a_refused_start_offline_is_fixed_and_the_whole_session_resent(
     ]
     # The next start's defaults come from the fixed start, never from the refused one.
     assert await page.evaluate("async () => (await Outbox.get('kv', 'lastStart')).data.currency") == "USD"
+
+
+async def test_start_defaults_from_a_broken_session_are_not_used(
+    browser_context: Any, server: LiveServer, accounts: Accounts
+) -> None:
+    page, _ = await pair(browser_context, server, accounts)
+    await page.goto(f"{server.url}/capture")
+    await page.wait_for_selector("[data-testid=capture-start]")
+    # The defaults a nameless session (its start refused before the server refused its taps too) would give.
+    await page.evaluate(
+        """() => document.body.append(Pad.el("button", { "data-capture": "start", "data-testid": "broken-defaults",
+            "data-defaults": JSON.stringify({ format: "cash", game: "", currency: "", buy_in: 30000 }) }, "x"))"""
+    )
+    await page.click("[data-testid=broken-defaults]")
+    await page.wait_for_selector("dialog[open] [data-testid=start-currency]")
+    assert await page.input_value("dialog[open] [data-testid=start-currency]") == "USD"
+    assert await page.input_value("dialog[open] [data-testid=start-game]") == "NLH"
+    assert await page.input_value("dialog[open] [name=buy_in]") == "300.00"

@@ -431,11 +431,14 @@ var Pad = (function () {
   async function startDefaults(defaults) {
     const base = { format: "cash", game: "NLH", currency: "USD", buy_in: 20000,
       stakes: { small_blind: 100, big_blind: 200, ante: 0 }, location: "" };
-    if (defaults) return Object.assign(base, defaults);
+    // Only values the server would take: a broken session (no game, no currency) seeds nothing.
+    const sound = (d) => Object.fromEntries(Object.entries(d || {}).filter(([k, v]) => v !== "" && v != null &&
+      (k !== "currency" || RULES.currency.iso.includes(v)) && (k !== "game" || typeof v === "string")));
+    if (defaults) return Object.assign(base, sound(defaults));
     const last = await Outbox.get("kv", "lastStart");
-    // A start the server refused (or that is not even sent yet and may be) never seeds the next one.
+    // A start the server refused never seeds the next one.
     const refused = last && (await Outbox.status()).rejected.some((r) => r.event.session_id === last.session_id);
-    return Object.assign(base, last && !refused ? last.data : {});
+    return Object.assign(base, last && !refused ? sound(last.data) : {});
   }
 
   /** Ask for a start the server will accept; resolves with its data, or null when cancelled. */
