@@ -89,7 +89,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     with _redis_for(settings, "worker") as located:
         runtime = build_runtime(located)
         try:
-            asyncio.run(run_supervised(lambda: make_worker(runtime, handle_signals=True)))
+            asyncio.run(run_supervised(lambda: make_worker(runtime, handle_signals=False)))
         finally:
             runtime.close()
     return 0

@@ -11,12 +11,14 @@ Exceptions::
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import shutil
 import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -301,3 +303,93 @@ def start_redis(tmp_dir: Path, appendonly: bool = True) -> RedisServer:
     server.start()
     atexit.register(server.stop)
     return server
+
+
+class RedisRelay:
+    """A TCP relay in front of a real Redis that fails connections the way a dying server or a network does.
+
+    ``cut_after_watch()``: the next connection that sends WATCH is closed just after Redis answered it (Redis
+    died mid-WATCH). ``silence_after_watch()``: that connection stays open but nothing passes on it any more (a
+    peer gone silent: the reply never comes). ``silence_all()``: every connection, open and new, goes silent (an
+    unresponsive Redis). It runs its own event loop in a thread (the app under test may block the test's loop);
+    ``fired`` is set once an armed fault happened. Use it as a context manager.
+    """
+
+    def __init__(self, redis_port: int) -> None:
+        self.redis_port = redis_port
+        self.port = 0
+        self.fired = threading.Event()
+        self._armed: str | None = None  # "cut" or "silence": what the next WATCH gets
+        self._silent_all = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="redis-relay", daemon=True)
+        self._server: asyncio.Server | None = None
+        self._pumps: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        """The ``redis://`` URL clients use instead of Redis's own."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._relay, "127.0.0.1", 0), self._loop
+        ).result(10)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for pump in self._pumps:
+            pump.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def cut_after_watch(self) -> None:
+        self._armed = "cut"
+
+    def silence_after_watch(self) -> None:
+        self._armed = "silence"
+
+    def silence_all(self) -> None:
+        self._silent_all = True
+
+    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        redis_reader, redis_writer = await asyncio.open_connection("127.0.0.1", self.redis_port)
+        state = {"watching": False, "silent": False}
+
+        async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool) -> None:
+            try:
+                while chunk := await reader.read(65536):
+                    if self._silent_all or state["silent"]:
+                        continue  # swallowed: the other side waits for ever
+                    if upstream and b"WATCH" in chunk and self._armed is not None:
+                        state["watching"] = True
+                    writer.write(chunk)
+                    await writer.drain()
+                    if not upstream and state["watching"] and self._armed is not None:
+                        fault, self._armed = self._armed, None
+                        state["silent"] = fault == "silence"
+                        if fault == "cut":
+                            client_writer.close()
+                            redis_writer.close()
+                        self.fired.set()
+            finally:
+                writer.close()
+
+        pumps = [
+            asyncio.create_task(pump(client_reader, redis_writer, upstream=True)),
+            asyncio.create_task(pump(redis_reader, client_writer, upstream=False)),
+        ]
+        self._pumps.update(pumps)
+        await asyncio.gather(*pumps, return_exceptions=True)
+        self._pumps.difference_update(pumps)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -41,8 +42,14 @@ SWEEP_TIMEOUT_S = 10.0
 # would keep a killed job's in-progress mark for 310 s.
 JOB_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 5.0
+# No worker call waits on Redis on purpose: a reply this late comes from a connection whose peer went silent.
+REPLY_TIMEOUT_S = 10.0
+STOP_CHECK_S = 1.0  # how often a stop that was not delivered is sent again (see Supervisor.stop)
 DRAIN_MARK = in_progress_key_prefix + DRAIN_JOB_ID  # arq's "in progress" key of the one drain job
 REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+# What ends a worker's poll loop when Redis goes away: also a WatchError, which redis-py raises instead of the
+# ConnectionError when the connection dies while a pipeline WATCHes (arq's start_jobs does not catch it there).
+REDIS_LOST = (*REDIS_DOWN, redis_errors.WatchError)
 # A sink that failed waits before it is tried again: 0.5 s doubling to 15 s, with jitter.
 _SINK_BACKOFF = EqualJitterBackoff(cap=15.0, base=0.5)
 
@@ -59,6 +66,9 @@ class Fanout:
         self._failures: dict[str, int] = {}
         self._trimmed_at = 0.0
         self.draining = 0
+        # arq's running jobs of this worker by id (its ``Worker.tasks``, set by build_worker): a drain counts as
+        # running from the moment arq set its in-progress mark, long before the job function itself starts.
+        self.jobs: dict[str, asyncio.Task[None]] = {}
 
     async def clear_stale_drain_mark(self) -> None:
         """Clear arq's in-progress mark of `drain` when no live drain holds it.
@@ -66,7 +76,7 @@ class Fanout:
         Redis dying while arq finishes a drain leaves the mark (for the largest job timeout + 10 s) in a worker
         that lives on; with no drain running here and no other consumer alive, nobody holds it.
         """
-        if self.draining or not await self.redis.exists(DRAIN_MARK):
+        if self.draining or DRAIN_JOB_ID in self.jobs or not await self.redis.exists(DRAIN_MARK):
             return
         if self.sinks and await others_alive(self.redis, self.sinks[0], self.consumer):
             return
@@ -134,9 +144,10 @@ def build_worker(
     handle_signals: bool = True,
     extra_functions: Sequence[Any] = (),
     consumer: str | None = None,
+    reply_timeout_s: float = REPLY_TIMEOUT_S,
 ) -> Worker:
     """An arq Worker over these sinks; ``bankroll serve`` runs it in-process, ``bankroll worker`` alone."""
-    redis = redis_client(redis_url)
+    redis = redis_client(redis_url, reply_timeout_s=reply_timeout_s)
     fanout = Fanout(redis, sinks, consumer)
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -164,7 +175,7 @@ def build_worker(
         timeout=SWEEP_TIMEOUT_S,
         max_tries=3,
     )
-    return Worker(
+    worker = Worker(
         functions=[drain, *extra_functions],
         cron_jobs=[sweep],
         redis_pool=redis,
@@ -178,6 +189,8 @@ def build_worker(
         keep_result=0,
         job_timeout=JOB_TIMEOUT_S,
     )
+    fanout.jobs = worker.tasks
+    return worker
 
 
 async def close_worker(worker: Worker) -> None:
@@ -204,11 +217,12 @@ class Supervisor:
     def __init__(self, make: Callable[[], Worker]) -> None:
         self.make = make
         self.worker: Worker | None = None
+        self._stopping = False  # a stop reached the running worker (see stop)
 
     async def run(self) -> None:
         """Run until stopped, restarting the worker with backoff (0.2 s doubling to 2 s) while Redis is down."""
 
-        @stamina.retry(on=REDIS_DOWN, attempts=None, timeout=None, wait_initial=0.2, wait_max=2.0, wait_jitter=0.2)
+        @stamina.retry(on=REDIS_LOST, attempts=None, timeout=None, wait_initial=0.2, wait_max=2.0, wait_jitter=0.2)
         async def once() -> None:
             self.worker = self.make()
             try:
@@ -216,9 +230,10 @@ class Supervisor:
             except asyncio.CancelledError:
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():
+                    self._stopping = True
                     raise  # we are being stopped
                 return  # the worker stopped itself on a signal (it cancels its own main task)
-            except REDIS_DOWN as exc:
+            except REDIS_LOST as exc:
                 log.warning("worker lost Redis (%s); starting a new one", exc)
                 raise
             finally:
@@ -231,11 +246,35 @@ class Supervisor:
         worker = self.worker
         if worker is not None and worker.tasks:
             await asyncio.wait(list(worker.tasks.values()), timeout=grace_s)
-        task.cancel()
+        # One cancel is not always enough: the worker's client sends through asyncio.wait_for (redis-py does when
+        # a reply timeout is set), and Python 3.11's wait_for drops a cancellation that lands just as the send
+        # completes (CPython gh-86296; 3.12 rewrote wait_for). The poll loop would then run on and this wait
+        # never end. So cancel again until the stop is seen, but never once it is: a second cancel would cut
+        # the worker's close short.
+        while not self._stopping and not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=STOP_CHECK_S)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
 
 async def run_supervised(make: Callable[[], Worker]) -> None:
-    """Run a worker under a ``Supervisor`` until it returns (on a signal)."""
-    await Supervisor(make).run()
+    """Run workers (made with ``handle_signals=False``) under a ``Supervisor`` until SIGTERM or SIGINT.
+
+    The supervisor handles the signals, not arq: arq's handler cancels the poll loop once, and that one
+    cancellation can be lost (see ``Supervisor.stop``).
+    """
+    supervisor = Supervisor(make)
+    task = asyncio.create_task(supervisor.run())
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    waiter = asyncio.create_task(stopped.wait())
+    try:
+        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        await supervisor.stop(task)
