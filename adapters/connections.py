@@ -79,8 +79,9 @@ def redis_client(
             retry=Retry(ExponentialBackoff(cap=backoff_cap_s, base=0.05), retries, supported_errors=retry_on),
             retry_on_error=list(retry_on),
             max_connections=MAX_CONNECTIONS,
+            # No TCP keepalive: it is refused by unix:// connections (the private Redis), and it detects a
+            # vanished host after minutes, not a silent peer; the reply deadline does.
             socket_timeout=reply_timeout_s,
-            socket_keepalive=True,
         ),
         job_serializer=serialize_job,
         job_deserializer=deserialize_job,
