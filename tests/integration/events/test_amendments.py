@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
 
 from adapters.clickhouse import Warehouse
+from api.accounts import Accounts
 from tests.conftest import Player, eventually
 from tests.factories import SessionScript
 from tests.integration.events.test_ingest import post
@@ -174,3 +176,24 @@ async def test_a_voided_and_a_corrected_transaction_change_the_bankroll_and_the_
         {"u": alice.user_id},
     )
     assert stored == [(5000, 1, 1), (120000, 0, 1)]  # the voided withdrawal stays, marked
+
+
+async def test_two_devices_correcting_one_event_agree_on_the_later_device_time_whatever_reaches_the_server_first(
+    client: AsyncTestClient[Any], redis: Redis, alice: Player
+) -> None:
+    tablet = await Accounts(redis).add_device(alice.user_id, "tablet")
+    tablet_player = Player(name="alice", user_id=alice.user_id, token=tablet.token)
+    outcomes = []
+    for phone_first in (True, False):
+        s = SessionScript()
+        start, count = s.start(), s.stack(23500)
+        await post(client, alice, [start, count])
+        other = SessionScript(session_id=s.session_id, start=datetime.fromisoformat(count["at"]))
+        phone_fix = s.correct(count, {"amount": 25000}, after_minutes=5)  # earlier device time
+        tablet_fix = other.correct(count, {"amount": 26000}, after_minutes=7)  # later device time: it counts
+        sends = [(alice, phone_fix), (tablet_player, tablet_fix)]
+        for player, fix in sends if phone_first else sends[::-1]:
+            assert (await post(client, player, [fix]))["accepted"] == 1
+        state = await live(client, alice, s.session_id)
+        outcomes.append((state["stack"], state["profit"]))
+    assert outcomes == [(26000, 6000), (26000, 6000)]

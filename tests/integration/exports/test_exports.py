@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from bankroll import backup
 from bankroll.wiring import Runtime, make_app
 from shared.settings import load_settings
 from tests.conftest import Player, eventually, make_player
+from tests.factories import SessionScript
 from tests.integration.stats.history import history, post_history, wait_for_history
 from tests.services import RedisServer
 from workers.sinks import ClickHouseSink
@@ -102,6 +104,46 @@ async def test_a_backup_restored_into_an_empty_server_gives_identical_statistics
     await wait_for_history(warehouse, restored)
     after = [(await fetch(second, restored, f"/api/v1/stats/{path}")).json() for path in STATS]
     assert after == before
+
+
+async def test_a_backup_with_voids_and_corrections_restores_to_the_same_session_and_statistics(
+    client: AsyncTestClient[Any],
+    warehouse: Warehouse,
+    alice: Player,
+    empty_server: tuple[AsyncTestClient[Any], Redis],
+) -> None:
+    s = SessionScript(start=datetime(2025, 5, 5, 18, tzinfo=UTC))
+    start, rebuy, end = s.start(), s.rebuy(20000), s.end(30000)
+    deposit = {
+        **s.event("transaction.recorded", {"kind": "deposit", "amount": 1000, "currency": "USD"}),
+        "session_id": None,
+    }
+    await client.post("/api/v1/events", json={"events": [start, rebuy, end, deposit]}, headers=alice.headers)
+    fix = {**s.correct(deposit, {"kind": "deposit", "amount": 5000, "currency": "USD"}), "session_id": None}
+    amendments = [s.void(rebuy), s.correct(end, {"cash_out": 45000}), fix]
+    answer = await client.post("/api/v1/events", json={"events": amendments}, headers=alice.headers)
+    assert answer.json()["accepted"] == 3, answer.json()
+
+    async def backed_up() -> list[bytes] | None:
+        lines: list[bytes] = (await fetch(client, alice, "/api/v1/export/backup")).content.splitlines()
+        return lines if len(lines) == 7 else None
+
+    lines = await eventually(backed_up)
+    before = [(await fetch(client, alice, f"/api/v1/stats/{path}")).json() for path in ("summary", "bankroll")]
+    assert before[0]["profit"] == 25000 and [p["balance"] for p in before[1]["USD"]] == [5000, 30000]
+    second, second_redis = empty_server
+    restored = await make_player(second_redis, "alice-restored")
+    second.headers.update(restored.headers)
+    totals = await backup.restore(second, lines, batch_size=2)
+    assert (totals.accepted, totals.rejected) == (7, 0), totals.reasons
+
+    async def same_figures() -> bool:
+        after = [(await fetch(second, restored, f"/api/v1/stats/{path}")).json() for path in ("summary", "bankroll")]
+        return after == before
+
+    await eventually(same_figures)
+    live = (await fetch(second, restored, f"/api/v1/sessions/{s.session_id}")).json()["state"]
+    assert (live["invested"], live["rebuys"], live["cash_out"]) == (20000, 0, 45000)
 
 
 async def test_restoring_the_same_backup_twice_creates_nothing_new(
