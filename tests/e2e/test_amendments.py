@@ -40,6 +40,7 @@ async def test_undo_from_the_toast_and_edits_on_the_detail_change_server_stats_a
     await tap(page, "live-rebuy", amount="100")
     await page.wait_for_selector("[data-testid=invested]:has-text('$400.00')")
     await page.wait_for_selector("#pad-toast.show [data-testid=toast-undo]")
+    await page.focus("[data-testid=toast-undo]")  # the Undo stays while it has the focus
     await shot(page, "undo-toast")
     await assert_accessible(page, "undo toast", "#pad-toast")
     await page.click("[data-testid=toast-undo]")
@@ -84,6 +85,16 @@ async def test_undo_from_the_toast_and_edits_on_the_detail_change_server_stats_a
         await page.click("dialog[open] [data-testid=dialog-ok]")
         await entry(page, "session.ended", "edited")
 
+        started = await entry(page, "session.started")
+        await started.locator("[data-testid=amend-edit]").click()
+        await page.wait_for_selector("dialog[open] [name=location]")
+        await page.fill("dialog[open] [name=sb]", "2")
+        await page.fill("dialog[open] [name=bb]", "5")
+        await page.fill("dialog[open] [name=location]", "Aria")
+        await shot(page, "edit-start-dialog")
+        await page.click("dialog[open] [data-testid=dialog-ok]")
+        await entry(page, "session.started", "edited")
+
         note = await entry(page, "note.added")
         await note.locator("[data-testid=amend-delete]").click()
         await page.wait_for_selector("dialog[open] .confirm")
@@ -98,6 +109,7 @@ async def test_undo_from_the_toast_and_edits_on_the_detail_change_server_stats_a
         s = await state()
         assert (s["cash_out"], s["profit"], s["invested"], s["rebuys"], s["notes"]) == (33000, 3000, 30000, 0, [])
         assert 132050 in [p["stack"] for p in s["stack_points"]]
+        assert (s["small_blind"], s["big_blind"], s["location"], s["buy_in"]) == (200, 500, "Aria", 30000)
 
         async def stats_agree() -> bool:
             summary = (await api.get("/api/v1/stats/summary?currency=USD")).json()
@@ -108,5 +120,5 @@ async def test_undo_from_the_toast_and_edits_on_the_detail_change_server_stats_a
         assert (row["cash_out"], row["profit"], row["invested"], row["rebuys"]) == ("330.00", "30.00", "300.00", "0")
         lines = [json.loads(x) for x in (await api.get("/api/v1/export/events.jsonl")).text.splitlines()]
         kinds = [e["type"] for e in lines]
-        assert (kinds.count("event.voided"), kinds.count("event.corrected")) == (2, 2)
+        assert (kinds.count("event.voided"), kinds.count("event.corrected")) == (2, 3)
         assert kinds.count("chips.added") == 1  # the undone rebuy stays in the history

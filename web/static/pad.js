@@ -47,6 +47,10 @@ var Pad = (function () {
     let box = document.getElementById("pad-toast");
     if (!box) document.body.append((box = el("div", { id: "pad-toast", role: "status", "aria-live": "polite" })));
     const hide = () => (box.className = "toast");
+    const wait = () => {
+      clearTimeout(toast.timer);
+      toast.timer = setTimeout(hide, undo ? UNDO_MS : 2600);
+    };
     box.replaceChildren(el("span", { "data-testid": "toast-text" }, text));
     if (undo) {
       box.append(el("button", { type: "button", class: "toast-undo", "data-testid": "toast-undo", onclick: () => {
@@ -54,9 +58,12 @@ var Pad = (function () {
         undo();
       } }, "Undo"));
     }
+    // An Undo stays while the finger, pointer or focus is on it (time enough for anyone, WCAG 2.2.1).
+    const hold = undo ? () => clearTimeout(toast.timer) : null;
+    box.onpointerenter = box.onfocusin = hold;
+    box.onpointerleave = box.onfocusout = undo ? wait : null;
     box.className = `toast show ${kind || ""}${undo ? " with-undo" : ""}`;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(hide, undo ? UNDO_MS : 2600);
+    wait();
   }
 
   /** A modal form; resolves with the form's values (or what ``check`` makes of them), or null when cancelled.
@@ -442,8 +449,8 @@ var Pad = (function () {
   }
 
   /** Ask for a start the server will accept; resolves with its data, or null when cancelled. */
-  async function askStart(d, title) {
-    return ask(title || "Start a session", startFields(d, await currencyChoices(d.currency)), "Start", null,
+  async function askStart(d, title, submit) {
+    return ask(title || "Start a session", startFields(d, await currencyChoices(d.currency)), submit || "Start", null,
       readStart);
   }
 
@@ -693,7 +700,7 @@ var Pad = (function () {
       return v && v.score ? { score: Number(v.score) } : null;
     },
     async "session.started"(data) {
-      const v = await askStart(data, "Edit the start");
+      const v = await askStart(data, "Edit the start", "Save change");
       // Fields the form does not show stay as they were.
       return v && { table_size: data.table_size, tags: data.tags || [], ...v };
     },
