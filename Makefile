@@ -43,6 +43,7 @@ test: system venv kafka-jars node-tools ## Run the whole test suite against real
 
 bench: system venv kafka-jars ## Measure ingest throughput/latency, lag to ClickHouse, tilt and stats speed
 	$(BIN)/python -m loadtests.bench
+	$(BIN)/python -m loadtests.bench_state
 	$(BIN)/python -m web.bench_budget
 	$(BIN)/python -m loadtests.bench_stats
 

@@ -9,14 +9,15 @@ Every key starts with ``pbt:``::
     pbt:u:<user>:push           hash  push endpoint -> subscription JSON
     pbt:u:<user>:alerts         list  the latest tilt alerts, newest first
     pbt:s:<user>:<stream>:<part>  one session of the user (or the user's bankroll stream ``bankroll-<user>``), in
-                                seven parts; under the user, so another user's session id is simply unknown:
+                                parts; under the user, so another user's session id is simply unknown:
         ver      string  commit counter: a commit refuses if it changed since the read
         owner    string  the user id
         ev       hash    (device, seq) slot -> event JSON
         ids      hash    event id -> slot
         ended    string  the accepted session.ended (EndMarker JSON)
         started  string  the id of the accepted session.started
-        state    string  the folded live state (StoredState JSON)
+        state    string  the live state's numbers: the reducer's fold without its growing lists (StoredState JSON)
+        notes, moods, points, feedback  lists  the state's growing lists, one JSON item each, appended per batch
     pbt:ev:<user>:<event id>    string  the user's stream that holds the event (dedupe across sessions), with a TTL
     pbt:outbox                  stream  accepted batches, one consumer group per sink
     pbt:live:<user>:<session>   channel the new live state after each commit
@@ -55,7 +56,7 @@ def user_sessions(user_id: str) -> str:
 
 
 class SessionKeys(NamedTuple):
-    """The seven keys of one session stream, in the order the commit script receives them."""
+    """The keys of one session stream, in the order the commit script receives them."""
 
     version: str
     owner: str
@@ -64,6 +65,10 @@ class SessionKeys(NamedTuple):
     ended: str
     started: str
     state: str
+    notes: str
+    moods: str
+    stack_points: str
+    tilt_feedback: str
 
 
 def session(user_id: str, stream_key: str) -> SessionKeys:
@@ -86,6 +91,10 @@ def _session_at(base: str) -> SessionKeys:
         ended=f"{base}:ended",
         started=f"{base}:started",
         state=f"{base}:state",
+        notes=f"{base}:notes",
+        moods=f"{base}:moods",
+        stack_points=f"{base}:points",
+        tilt_feedback=f"{base}:feedback",
     )
 
 

@@ -1,5 +1,10 @@
 """The session store: the session keys in Redis, the stored live state, and the one atomic commit of a batch.
 
+The live state is kept in small pieces: its numbers (the reducer's fold without its growing lists) in one small
+key, and each growing list (notes, moods, stack points, tilt feedback) in a Redis list of its own. A batch folded in
+order rewrites the numbers and appends its new items, and publishes only that (a ``LiveUpdate``); a batch that
+needs the session folded again (an event out of order, a void or correction) replaces the lists whole.
+
 The commit is a Lua script registered once per store and run by EVALSHA (redis-py reloads it after a Redis restart
 flushed the script cache). Its arguments are named: the script opens by binding the fields of ``Commit`` and the
 keys of ``SessionKeys`` to Lua locals, both generated from the Python definitions, so the two cannot drift apart.
@@ -8,13 +13,28 @@ keys of ``SessionKeys`` to Lua locals, both generated from the Python definition
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Final
 
 import msgspec
 from redis.asyncio import Redis
 
 from adapters import keys
 from adapters.outbox import ENTRY_FIELD, OutboxEntry, encode_entry
-from shared.reducer import SessionState
+from shared.reducer import Mood, Note, SessionState, StackPoint
+
+# The growing lists of ``SessionState``, each stored apart (under the ``SessionKeys`` field of the same name).
+LISTS: Final = ("notes", "moods", "stack_points", "tilt_feedback")
+_ITEM: Final[dict[str, msgspec.json.Decoder[Any]]] = {
+    "notes": msgspec.json.Decoder(Note),
+    "moods": msgspec.json.Decoder(Mood),
+    "stack_points": msgspec.json.Decoder(StackPoint),
+    "tilt_feedback": msgspec.json.Decoder(str),
+}
+
+
+def lean(state: SessionState) -> SessionState:
+    """The state without its growing lists: its numbers (what the outbox carries and the numbers key holds)."""
+    return msgspec.structs.replace(state, **{name: [] for name in LISTS})
 
 
 class StoredState(msgspec.Struct, gc=False):
@@ -45,8 +65,21 @@ class Snapshot(msgspec.Struct, gc=False):
     end: EndMarker | None
     started_by: str | None
     started_at: datetime | None  # the session's start as folded, for the corrected-end rule
-    state: StoredState | None
+    state: StoredState | None  # the numbers (lists empty; a state stored before lists were apart keeps its own)
+    note_count: int = 0
     start_refused: bool = False  # a start of this session was refused and none accepted yet
+
+
+class LiveUpdate(msgspec.Struct, frozen=True, gc=False):
+    """What a commit publishes on the session's channel: small, whatever the size of the session.
+
+    ``state`` is the new state whose lists hold only the items this batch added, folded onto a state of version
+    ``after``. When ``replaced``, the lists were rebuilt (the session was folded again) and are left out: read them.
+    """
+
+    state: SessionState
+    after: int
+    replaced: bool = False
 
 
 class Write(msgspec.Struct, frozen=True, gc=False):
@@ -65,22 +98,37 @@ class Commit(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     stream: str
     end: EndMarker | None
     started_by: str | None
-    state: StoredState | None
+    state: StoredState | None  # the lists hold the items this batch adds (all of them when ``replace_lists``)
+    replace_lists: bool = False  # the session was folded again: its lists are written whole
+    folded_from: int = 0  # the state's version before this batch (subscribers check they missed nothing)
     first_at: datetime  # the session's start: its score in the user's session list
     entry: OutboxEntry
     writes: list[Write]
 
 
 # The script's named arguments, in ARGV order; ``_argv`` builds them and the script's first lines bind them.
+# After them come each list's new items (as many as its ``n_<list>`` says), then the events, three values each.
 _ARGS = (
     "version", "user", "ttl", "stream", "end_json", "started_by", "state_json", "score", "entry", "id_prefix",
-    "channel", "entry_field",
+    "channel", "entry_field", "update_json", "replace_lists", *(f"n_{name}" for name in LISTS),
 )  # fmt: skip
 _KEYS = (*keys.SessionKeys._fields, "user_sessions", "outbox")
 
 _BODY = """
 if (redis.call('GET', k_version) or '0') ~= version then return 0 end
-for i = n_args + 1, #ARGV, 3 do
+local pos = n_args + 1
+for j, list in ipairs(lists) do
+  if replace_lists == '1' then redis.call('DEL', list) end
+  local n = tonumber(counts[j])
+  local done = 0
+  while done < n do  -- in chunks: unpack of thousands of values would overflow Lua's stack
+    local m = math.min(1000, n - done)
+    redis.call('RPUSH', list, unpack(ARGV, pos + done, pos + done + m - 1))
+    done = done + m
+  end
+  pos = pos + n
+end
+for i = pos, #ARGV, 3 do
   local slot, event, event_id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   redis.call('HSET', k_events, slot, event)
   redis.call('HSET', k_ids, event_id, slot)
@@ -92,7 +140,7 @@ if started_by ~= '' then redis.call('SET', k_started, started_by) end
 if state_json ~= '' then
   redis.call('SET', k_state, state_json)
   if is_new == 1 then redis.call('ZADD', k_user_sessions, score, stream) end
-  redis.call('PUBLISH', channel, state_json)
+  redis.call('PUBLISH', channel, update_json)
 end
 redis.call('XADD', k_outbox, '*', entry_field, entry)
 redis.call('INCR', k_version)
@@ -102,7 +150,9 @@ return 1
 COMMIT_SCRIPT = (
     f"local n_args = {len(_ARGS)}\n"
     f"local {', '.join(_ARGS)} = unpack(ARGV, 1, {len(_ARGS)})\n"
-    f"local {', '.join('k_' + k for k in _KEYS)} = unpack(KEYS, 1, {len(_KEYS)})\n" + _BODY
+    f"local {', '.join('k_' + k for k in _KEYS)} = unpack(KEYS, 1, {len(_KEYS)})\n"
+    f"local lists = {{{', '.join('k_' + name for name in LISTS)}}}\n"
+    f"local counts = {{{', '.join('n_' + name for name in LISTS)}}}\n" + _BODY
 )
 
 _STATE = msgspec.json.Decoder(StoredState)
@@ -131,7 +181,8 @@ class SessionStore:
             pipe.get(k.started)
             pipe.get(k.state)
             pipe.exists(keys.refused_start(user_id, stream))
-            version, owner, known, other, values, end, started, state, refused = await pipe.execute()
+            pipe.llen(k.notes)
+            version, owner, known, other, values, end, started, state, refused, notes = await pipe.execute()
         stored = _STATE.decode(state) if state else None
         return Snapshot(
             stream=stream,
@@ -145,6 +196,7 @@ class SessionStore:
             started_at=stored.state.started_at if stored is not None else None,
             state=stored,
             start_refused=bool(refused),
+            note_count=int(notes) + (len(stored.state.notes) if stored is not None else 0),
         )
 
     async def refuse_start(self, user_id: str, stream: str) -> None:
@@ -177,6 +229,14 @@ class SessionStore:
         return [*keys.session(commit.user_id, commit.stream), keys.user_sessions(commit.user_id), keys.OUTBOX]
 
     def _argv(self, commit: Commit) -> list[bytes | str | int | float]:
+        stored, update = b"", b""
+        items: dict[str, list[bytes]] = {name: [] for name in LISTS}
+        if commit.state is not None:
+            folded = commit.state.state
+            stored = _ENC.encode(msgspec.structs.replace(commit.state, state=lean(folded)))
+            items = {name: [_ENC.encode(item) for item in getattr(folded, name)] for name in LISTS}
+            news = lean(folded) if commit.replace_lists else folded
+            update = _ENC.encode(LiveUpdate(state=news, after=commit.folded_from, replaced=commit.replace_lists))
         named: dict[str, bytes | str | int | float] = {
             "version": commit.version,
             "user": commit.user_id,
@@ -184,22 +244,40 @@ class SessionStore:
             "stream": commit.stream,
             "end_json": _ENC.encode(commit.end) if commit.end is not None else b"",
             "started_by": commit.started_by or "",
-            "state_json": _ENC.encode(commit.state) if commit.state is not None else b"",
+            "state_json": stored,
             "score": commit.first_at.timestamp(),
             "entry": encode_entry(commit.entry),
             "id_prefix": keys.event_id(commit.user_id, ""),
             "channel": keys.live_channel(commit.user_id, commit.stream),
             "entry_field": ENTRY_FIELD,
+            "update_json": update,
+            "replace_lists": "1" if commit.replace_lists else "0",
+            **{f"n_{name}": len(items[name]) for name in LISTS},
         }
-        return [named[name] for name in _ARGS] + [x for w in commit.writes for x in (w.slot, w.event, w.event_id)]
+        listed = [item for name in LISTS for item in items[name]]
+        return (
+            [named[name] for name in _ARGS] + listed + [x for w in commit.writes for x in (w.slot, w.event, w.event_id)]
+        )
 
     async def exists(self, user_id: str, session_id: str) -> bool:
         """Whether the user has this session (another user's session of the same id is not theirs, nor known)."""
         return bool(await self.redis.exists(keys.session(user_id, session_id).owner))
 
     async def state(self, user_id: str, session_id: str) -> StoredState | None:
-        raw = await self.redis.get(keys.session(user_id, session_id).state)
-        return _STATE.decode(raw) if raw is not None else None
+        """The whole live state: its numbers joined with its lists, read in one round trip."""
+        k = keys.session(user_id, session_id)
+        async with self.redis.pipeline(transaction=True) as pipe:  # MULTI: numbers and lists of one commit
+            pipe.get(k.state)
+            for name in LISTS:
+                pipe.lrange(getattr(k, name), 0, -1)
+            raw, *lists = await pipe.execute()
+        if raw is None:
+            return None
+        stored = _STATE.decode(raw)
+        for name, items in zip(LISTS, lists, strict=True):
+            # A state stored before lists were kept apart still holds its own; the next batch moves them out.
+            getattr(stored.state, name).extend(_ITEM[name].decode(item) for item in items)
+        return stored
 
     async def recent_states(self, user_id: str, offset: int, limit: int) -> list[StoredState]:
         """The states of the user's sessions, newest start first."""
@@ -267,19 +345,38 @@ async def move_to_user_namespaces(redis: Redis) -> int:
     return moved
 
 
-def decode_state(raw: bytes) -> StoredState:
-    """A state as published on the session's live channel."""
-    return _STATE.decode(raw)
+_UPDATE = msgspec.json.Decoder(LiveUpdate)
+
+
+def decode_update(raw: bytes) -> LiveUpdate:
+    """An update as published on the session's live channel."""
+    return _UPDATE.decode(raw)
+
+
+def joined(current: SessionState, update: LiveUpdate) -> SessionState | None:
+    """``current`` brought up to ``update``: its numbers, and each list with the new items appended.
+
+    None when that cannot be done from the update alone (the lists were rebuilt, or an update in between was not
+    seen): read the state again.
+    """
+    if update.replaced or update.after != current.version:
+        return None
+    lists = {name: [*getattr(current, name), *getattr(update.state, name)] for name in LISTS}
+    return msgspec.structs.replace(update.state, **lists)
 
 
 __all__ = [
     "COMMIT_SCRIPT",
+    "LISTS",
     "Commit",
     "EndMarker",
+    "LiveUpdate",
     "SessionStore",
     "Snapshot",
     "StoredState",
     "Write",
-    "decode_state",
+    "decode_update",
+    "joined",
+    "lean",
     "move_to_user_namespaces",
 ]

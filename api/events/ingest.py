@@ -18,7 +18,7 @@ import msgspec
 from redis import exceptions as redis_errors
 
 from adapters.outbox import OutboxEntry
-from adapters.sessions import Commit, EndMarker, SessionStore, Snapshot, StoredState, Write
+from adapters.sessions import LISTS, Commit, EndMarker, SessionStore, Snapshot, StoredState, Write, lean
 from api.accounts import Principal
 from api.limits import Limits
 from shared.amendments import Amended, amended, check_amendment, corrected_payload, is_amendment, target_of
@@ -87,11 +87,6 @@ def _guess(raw: bytes) -> _Readable:
         return _READABLE.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, msgspec.ValidationError):
         return _Readable()
-
-
-def _lean(state: SessionState) -> SessionState:
-    """The state without its lists, small enough to ride in every outbox entry."""
-    return msgspec.structs.replace(state, notes=[], moods=[], stack_points=[], tilt_feedback=[])
 
 
 class Ingest:
@@ -170,14 +165,21 @@ class Ingest:
 
         state: SessionState | None = None
         newest = max(e.order_key for e in accepted)
+        refolded, folded_from = False, 0
         if not stream.startswith("bankroll-"):
             stored_state = snapshot.state
             last = stored_state.last if stored_state is not None else None
             in_order = last is not None and all(e.order_key > last for e in accepted)
+            # A state stored whole by an older release is folded again once, which moves its lists apart.
+            apart = stored_state is not None and not any(getattr(stored_state.state, name) for name in LISTS)
             # A void or correction changes what came before it: the session is folded again from all its events.
-            if stored_state is not None and in_order and not any(is_amendment(e) for e in accepted):
+            if stored_state is not None and apart and in_order and not any(is_amendment(e) for e in accepted):
+                # The numbers are stored without their lists: folded on, the lists hold just this batch's items.
+                folded_from = stored_state.state.version
                 state = fold_more(stored_state.state, accepted)
             else:
+                refolded = True
+                folded_from = stored_state.state.version if stored_state is not None else 0
                 everything = await self.store.stored_events(principal.user_id, stream)
                 state = fold(stream, [decode_stored(raw) for raw in everything] + accepted)
                 newest = max(newest, last) if last is not None else newest
@@ -194,9 +196,11 @@ class Ingest:
                 end=seen.end,
                 started_by=seen.started_by,
                 state=StoredState(state=state, last=newest) if state is not None else None,
+                replace_lists=refolded,
+                folded_from=folded_from,
                 first_at=(state.started_at if state is not None else None) or min(e.at for e in accepted),
                 entry=OutboxEntry(
-                    user_id=principal.user_id, events=accepted, states=[_lean(state)] if state else [], amended=amended
+                    user_id=principal.user_id, events=accepted, states=[lean(state)] if state else [], amended=amended
                 ),
                 writes=[Write(slot=e.slot, event=canon[e.slot], event_id=str(e.id)) for e in accepted],
             )
@@ -353,14 +357,14 @@ def _amendment(seen: Snapshot, event: Event, target: Event | None, now: datetime
 
 def _over_cap(seen: Snapshot, event: Event, accepted: list[Event]) -> str | None:
     """The session cap this event would break, if any (caps keep the live state and every total bounded)."""
-    state = seen.state.state if seen.state is not None else None
+    state = seen.state.state if seen.state is not None else None  # the numbers: the lists are stored apart
     if (state.version if state else 0) + len(accepted) >= MAX_EVENTS_PER_SESSION:
         return (
             f"session {seen.stream} already holds {MAX_EVENTS_PER_SESSION} events, the most one session may hold; "
             "end it and start a new session"
         )
     if isinstance(event.data, NoteAdded):
-        notes = (len(state.notes) if state else 0) + sum(isinstance(e.data, NoteAdded) for e in accepted)
+        notes = seen.note_count + sum(isinstance(e.data, NoteAdded) for e in accepted)
         if notes >= MAX_NOTES_PER_SESSION:
             return f"session {seen.stream} already has {MAX_NOTES_PER_SESSION} notes, the most one session may hold"
     return None

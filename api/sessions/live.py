@@ -10,7 +10,7 @@ import msgspec
 from litestar.exceptions import NotFoundException
 
 from adapters import keys
-from adapters.sessions import SessionStore, StoredState, decode_state
+from adapters.sessions import SessionStore, StoredState, decode_update, joined
 from api.accounts import Principal
 from api.streams import KEEPALIVE_S, REVOKED, StreamLimit, subscribed
 from shared.events import Event, decode_stored
@@ -60,8 +60,12 @@ class SessionReader:
     async def views(
         self, principal: Principal, session_id: str, limit: StreamLimit, keepalive_s: float = 15.0
     ) -> AsyncGenerator[LiveView | None, None]:
-        """The live view now, then after each accepted batch (the commit script publishes the new state); None
-        after ``keepalive_s`` of quiet. Subscribed before the first read, so no batch falls between.
+        """The live view now, then after each accepted batch; None after ``keepalive_s`` of quiet. Subscribed
+        before the first read, so no batch falls between.
+
+        The commit publishes a small ``LiveUpdate`` (the numbers and the batch's new list items): this feed keeps
+        the state it showed last and joins each update onto it; an update it already holds is skipped, and one it
+        cannot join (lists rebuilt, an update missed) makes it read the state again.
 
         The feed ends when the caller's device is revoked. Past the user's stream cap it raises
         ``TooManyRequestsException`` before yielding anything.
@@ -70,7 +74,9 @@ class SessionReader:
         async with subscribed(
             self.store.redis, limit, principal, keys.live_channel(principal.user_id, session_id)
         ) as subscription:
-            yield await self.live(principal, session_id)
+            shown = await self.live(principal, session_id)
+            state = shown.state
+            yield shown
             while True:
                 message = await subscription.next(keepalive_s)
                 if message is REVOKED:
@@ -79,7 +85,17 @@ class SessionReader:
                     yield None
                     continue
                 assert isinstance(message, bytes)
-                yield live_view(decode_state(message).state, datetime.now(UTC))
+                update = decode_update(message)
+                if update.state.version <= state.version:
+                    continue  # published before the first read, which already holds it
+                fresh = joined(state, update)
+                if fresh is None:
+                    stored = await self.store.state(principal.user_id, session_id)
+                    if stored is None:
+                        continue
+                    fresh = stored.state
+                state = fresh
+                yield live_view(state, datetime.now(UTC))
 
 
 def _summaries(stored: list[StoredState]) -> list[SessionSummary]:
