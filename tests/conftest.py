@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,18 @@ from tests.services import KafkaBroker, RedisServer, missing_kafka_tools, missin
 from workers.sinks import ClickHouseSink
 
 REQUIRED = os.environ.get("CI", "").lower() == "true"
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM ends a run as Ctrl-C does: fixtures tear down, so every service the tests started is stopped.
+
+    Python's default for SIGTERM ends the process at once, leaving Redis, Kafka and Chromium running.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def need(missing: str | None) -> None:

@@ -212,6 +212,11 @@ class RedisServer:
         return self.data_dir / "redis.log"
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id while this object started it, else None."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         """Whether the server process is alive."""
         return self._process is not None and self._process.poll() is None
