@@ -193,7 +193,7 @@ def bar_chart(bars: Sequence[Bar], currency: str, label: str, testid: str = "bar
     """
     if not bars:
         return empty("No sessions in this selection.", testid)
-    row, top, left, right = 42, 4, 150, WIDTH - 84
+    row, top, left, right = 42, 4, 150, WIDTH - 96
     height = top + row * len(bars) + 4
     values = [b.value for b in bars]
     scale_v = Scale(min(min(values), 0), max(max(values), 0) or 1, left, right)
