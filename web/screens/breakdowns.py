@@ -19,9 +19,9 @@ from web.hooks import use_load
 from web.screens.stats import player_currency
 from web.widgets import money, notice, page, unpaired_help
 
-# Months are the one breakdown that grows without end: the newest 36 are drawn (ten years would be 120 bars and
+# Months are the one breakdown that grows without end: the newest 24 are drawn (ten years would be 120 bars and
 # over 200 KB on a phone's first load); older months are a date filter away, and the screen says so.
-MAX_MONTHS = 36
+MAX_MONTHS = 24
 TITLES = {
     "stakes": "Stakes",
     "game": "Game",
