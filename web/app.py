@@ -56,6 +56,7 @@ SHELL_FILES = (
     "checks.js",
     "pad.js",
     "capture.js",
+    "reading.js",
     "pair.js",
     "push.js",
     "manifest.webmanifest",
@@ -152,6 +153,7 @@ def index_html() -> str:
 <script src="/static/money.js" defer></script>
 <script src="/static/checks.js" defer></script>
 <script src="/static/pad.js" defer></script>
+<script src="/static/reading.js" defer></script>
 <script type="module" crossorigin src="/_reactpy/assets/{bundle}"></script>
 </head>
 <body><div id="app"></div><noscript>This app needs JavaScript.</noscript></body>

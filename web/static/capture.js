@@ -12,6 +12,11 @@
 (function () {
   const { el, money, clock } = Pad;
   const root = document.getElementById("capture");
+  // The shell stands in for Home, History or a session's detail when they cannot load: their copy, marked as such.
+  if (Reading.offlineScreen(location.pathname)) {
+    Reading.show(root);
+    return;
+  }
   const onLive = location.pathname.startsWith("/app/live/");
   // The live screen keeps the ids its tests and the push alerts know; the capture page its own.
   const ids = onLive
