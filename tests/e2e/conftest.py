@@ -139,3 +139,20 @@ async def browser_context(tmp_path: Path, server: LiveServer) -> AsyncIterator[A
 async def shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _routed(server: LiveServer) -> Any:
+    """Every address of the server but the service worker's script: the browser fetches that one for its update
+    check outside routing, and a route on it would lift the offline emulation that does stop it."""
+    return lambda url: url.startswith(server.url) and not url.startswith(f"{server.url}/sw.js")
+
+
+async def cut_signal(context: Any, server: LiveServer) -> None:
+    """No signal at all: the browser is offline and every request to the server fails, the service worker's too."""
+    await context.set_offline(True)
+    await context.route(_routed(server), lambda route: route.abort("internetdisconnected"))
+
+
+async def restore_signal(context: Any) -> None:
+    await context.unroute_all(behavior="ignoreErrors")
+    await context.set_offline(False)

@@ -12,7 +12,7 @@ import pytest
 from api.accounts import Accounts
 from tests.conftest import eventually
 from tests.e2e.axe import assert_accessible
-from tests.e2e.conftest import LiveServer, shot
+from tests.e2e.conftest import LiveServer, cut_signal, restore_signal, shot
 from tests.e2e.test_pwa import pair, tap
 
 pytestmark = pytest.mark.e2e
@@ -47,23 +47,6 @@ async def slow_uplink(context: Any, seconds: float) -> list[float]:
 
 async def _seen(server: LiveServer, path: str, since: int) -> bool:
     return path in server.hits.paths[since:]
-
-
-def _routed(server: LiveServer) -> Any:
-    """Every address of the server but the service worker's script: the browser fetches that one for its update
-    check outside routing, and a route on it would lift the offline emulation that does stop it."""
-    return lambda url: url.startswith(server.url) and not url.startswith(f"{server.url}/sw.js")
-
-
-async def cut_signal(context: Any, server: LiveServer) -> None:
-    """No signal at all: the browser is offline and every request to the server fails, the service worker's too."""
-    await context.set_offline(True)
-    await context.route(_routed(server), lambda route: route.abort("internetdisconnected"))
-
-
-async def restore_signal(context: Any) -> None:
-    await context.unroute_all(behavior="ignoreErrors")
-    await context.set_offline(False)
 
 
 @pytest.mark.parametrize("uplink_seconds", [3.0, 6.0])

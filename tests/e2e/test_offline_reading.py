@@ -9,8 +9,7 @@ import pytest
 from api.accounts import Accounts
 from tests.conftest import eventually
 from tests.e2e.axe import assert_accessible
-from tests.e2e.conftest import LiveServer, shot
-from tests.e2e.test_local_first import cut_signal
+from tests.e2e.conftest import LiveServer, cut_signal, shot
 from tests.e2e.test_pwa import pair, tap
 
 pytestmark = pytest.mark.e2e

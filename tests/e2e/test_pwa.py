@@ -14,7 +14,7 @@ from adapters.clickhouse import Warehouse
 from api.accounts import Accounts, NewToken
 from tests.conftest import eventually
 from tests.e2e.axe import assert_accessible
-from tests.e2e.conftest import LiveServer, shot
+from tests.e2e.conftest import LiveServer, cut_signal, restore_signal, shot
 from tests.services import RedisServer
 
 pytestmark = pytest.mark.e2e
@@ -139,7 +139,7 @@ async def test_an_offline_session_survives_a_cold_start_and_lands_exactly_once(
     # The page's own start-up reads (it learns session lengths while online) must finish before the signal is
     # cut: a request sent online but seen by the server a moment later is not one made while offline.
     await page.wait_for_load_state("networkidle")
-    await browser_context.set_offline(True)
+    await cut_signal(browser_context, server)
     before = len(server.hits.paths)
     await page.click("[data-testid=capture-start]")
     await page.click("dialog[open] [data-testid=dialog-ok]")
@@ -161,7 +161,7 @@ async def test_an_offline_session_survives_a_cold_start_and_lands_exactly_once(
     reached = server.hits.paths[before:]
     assert reached == [], f"nothing, not even the reload, may reach the server while offline; it got {reached}"
     assert await stored(warehouse, str(session_id)) == (0, 0)
-    await browser_context.set_offline(False)
+    await restore_signal(browser_context)
     await page.wait_for_selector("[data-testid=sync][data-pending='0']", timeout=20000)
     await eventually(lambda: landed(warehouse, str(session_id), 8), timeout=30)
     assert await stored(warehouse, str(session_id)) == (8, 8)
@@ -210,7 +210,7 @@ async def test_a_refused_event_is_shown_with_the_servers_reason(
     page, _ = await pair(browser_context, server, accounts)
     await page.goto(f"{server.url}/capture")
     await page.wait_for_selector("[data-testid=capture-start]")
-    await browser_context.set_offline(True)
+    await cut_signal(browser_context, server)
     await page.click("[data-testid=capture-start]")
     await page.click("dialog[open] [data-testid=dialog-ok]")
     await tap(page, "capture-stack", amount="150")
@@ -223,7 +223,7 @@ async def test_a_refused_event_is_shown_with_the_servers_reason(
             await Outbox.put("outbox", entry);
         }"""
     )
-    await browser_context.set_offline(False)
+    await restore_signal(browser_context)
     rejected = page.locator("[data-testid=rejected]")
     await rejected.wait_for(timeout=20000)
     assert "Stack count" in await rejected.inner_text()
