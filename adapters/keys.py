@@ -3,6 +3,7 @@
 Every key starts with ``pbt:``::
 
     pbt:users                   hash  user name -> user id
+    pbt:layout                  string  the key layout this store is in (2: sessions and event ids under their user)
     pbt:tok:<token hash>        string  the principal (user, device) a token stands for
     pbt:u:<user>:devices        hash  device id -> device JSON
     pbt:u:<user>:sessions       zset  the user's sessions by start time
@@ -35,6 +36,7 @@ from typing import NamedTuple
 PREFIX = "pbt"
 OUTBOX = f"{PREFIX}:outbox"  # stream of accepted batches, one consumer group per sink
 USERS = f"{PREFIX}:users"  # hash: user name -> user id
+LAYOUT = f"{PREFIX}:layout"  # string: the key layout version this store is in
 DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of outbox entries a sink could not take, with the reason
 
 

@@ -320,12 +320,18 @@ return 1
 """
 
 
+USER_NAMESPACES_LAYOUT = 2  # the key layout with sessions and event ids under their user
+
+
 async def move_to_user_namespaces(redis: Redis) -> int:
     """Move sessions stored before per-user namespaces into their user's namespace; how many were moved.
 
     Run at start-up; idempotent (a moved session is found no more), and each session moves in one script, so a
-    crash half-way leaves every session whole in one layout or the other. Event-id keys keep their TTL.
+    crash half-way leaves every session whole in one layout or the other. Event-id keys keep their TTL. Once all
+    are moved the store records its layout, so later start-ups do not scan the keyspace again.
     """
+    if int(await redis.get(keys.LAYOUT) or 0) >= USER_NAMESPACES_LAYOUT:
+        return 0
     moved = 0
     move = redis.register_script(_MOVE_SCRIPT)
     pattern = keys.legacy_session("*").owner
@@ -342,6 +348,7 @@ async def move_to_user_namespaces(redis: Redis) -> int:
         argv = [keys.legacy_event_id(""), keys.event_id(user_id, ""), stream, keys.SessionKeys._fields.index("ids") + 1]
         await move(keys=[*old, *new], args=argv)
         moved += 1
+    await redis.set(keys.LAYOUT, USER_NAMESPACES_LAYOUT)
     return moved
 
 

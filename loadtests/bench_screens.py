@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import tempfile
 import threading
@@ -35,14 +34,13 @@ from api.accounts import Accounts
 from bankroll.wiring import build_runtime, make_app
 from loadtests import bench_stats
 from shared.settings import load_settings
+from web.bench_budget import ARGS, CHROMIUM, count_transfer, free_port
 from web.client import BankrollClient
 from web.filters import Filters
 from web.screens.bankroll import load_bankroll
 from web.screens.breakdowns import load_breakdown
 from web.screens.stats import load_stats
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SESSIONS = int(os.environ.get("BENCH_SCREENS_SESSIONS", "5200"))
 LOADS = int(os.environ.get("BENCH_SCREENS_LOADS", "20"))
 BUDGET_BYTES = 150 * 1024
@@ -58,13 +56,6 @@ SCREENS: list[tuple[str, str, str, Callable[[BankrollClient], Awaitable[Any]]]] 
     ("breakdowns by month", "/app/breakdowns?currency=USD&by=month&format=cash", "[data-testid=calendar-chart]",
      lambda c: load_breakdown(c, Filters(currency="USD", format="cash"), "month")),
 ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def pct(values: list[float], q: float) -> float:
@@ -99,33 +90,19 @@ async def browser(url: str, code: str) -> dict[str, tuple[float, float]]:
             page = context.pages[0] if context.pages else await context.new_page()
             await page.goto(f"{url}/pair#{code}")
             await page.wait_for_url(f"{url}/app/")
-            cdp = await context.new_cdp_session(page)
-            await cdp.send("Network.enable")
-            await cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-            await cdp.send("Network.setBypassServiceWorker", {"bypass": True})
-            counted = {"bytes": 0}
-
-            def on_finished(params: dict[str, Any]) -> None:
-                counted["bytes"] += int(params.get("encodedDataLength", 0))
-
-            def on_frame(params: dict[str, Any]) -> None:
-                counted["bytes"] += len(params["response"]["payloadData"].encode())
-
-            cdp.on("Network.loadingFinished", on_finished)
-            cdp.on("Network.webSocketFrameReceived", on_frame)
-            cdp.on("Network.webSocketFrameSent", on_frame)
+            counted = await count_transfer(context, page)
             for name, path, ready, _ in SCREENS:
                 times = []
                 for attempt in range(5):
                     await page.goto(f"{url}/capture")  # leave the screen so each load starts from nothing
-                    counted["bytes"] = 0
+                    counted["http"] = counted["ws"] = 0
                     await page.goto(f"{url}{path}", wait_until="commit")
                     await page.wait_for_selector(ready, timeout=60000)
                     times.append(float(await page.evaluate("performance.now()")))
                     if attempt == 0:
                         # Frames still on their way once the figures show (none expected): wait for the socket to idle.
                         await page.wait_for_load_state("networkidle")
-                        first_bytes = counted["bytes"]
+                        first_bytes = counted["http"] + counted["ws"]
                 found[name] = (float(first_bytes), pct(times, 0.95))
             await context.close()
     return found

@@ -45,6 +45,29 @@ def free_port() -> int:
         return port
 
 
+async def count_transfer(context: Any, page: Any) -> dict[str, int]:
+    """Count every byte ``page`` transfers from now on, with the HTTP cache and the service worker bypassed.
+
+    The returned dict grows as the page loads: ``http`` (bodies and headers) and ``ws`` (ReactPy's WebSocket frames).
+    """
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Network.enable")
+    await cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    await cdp.send("Network.setBypassServiceWorker", {"bypass": True})
+    transferred = {"http": 0, "ws": 0}
+
+    def on_finished(params: dict[str, Any]) -> None:
+        transferred["http"] += int(params.get("encodedDataLength", 0))
+
+    def on_frame(params: dict[str, Any]) -> None:
+        transferred["ws"] += len(params["response"]["payloadData"].encode())
+
+    cdp.on("Network.loadingFinished", on_finished)
+    cdp.on("Network.webSocketFrameReceived", on_frame)
+    cdp.on("Network.webSocketFrameSent", on_frame)
+    return transferred
+
+
 def bankroll(*args: str, env: dict[str, str]) -> str:
     exe = Path(sys.executable).with_name("bankroll")
     done = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, check=True)  # noqa: S603
@@ -96,21 +119,7 @@ async def measure(url: str, pair_link: str, token: str, taps: int) -> dict[str, 
             await page.wait_for_url(f"{url}/app/")
             await page.goto(f"{url}/capture")  # leave the screen so the measured load starts from nothing
 
-            cdp = await context.new_cdp_session(page)
-            await cdp.send("Network.enable")
-            await cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-            await cdp.send("Network.setBypassServiceWorker", {"bypass": True})
-            transferred = {"http": 0, "ws": 0}
-
-            def on_finished(params: dict[str, Any]) -> None:
-                transferred["http"] += int(params.get("encodedDataLength", 0))
-
-            def on_frame(params: dict[str, Any]) -> None:
-                transferred["ws"] += len(params["response"]["payloadData"].encode())
-
-            cdp.on("Network.loadingFinished", on_finished)
-            cdp.on("Network.webSocketFrameReceived", on_frame)
-            cdp.on("Network.webSocketFrameSent", on_frame)
+            transferred = await count_transfer(context, page)
 
             await page.goto(f"{url}/app/live/{session_id}", wait_until="commit")
             await page.wait_for_selector("[data-testid=live-stack]")

@@ -23,6 +23,11 @@ from shared.push import PushSubscription, SubscriptionKeys
 _ENC = msgspec.json.Encoder()
 
 
+def _envelope(id_: str, session_id: str | None, seq: int, type_: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One event in the wire format ``POST /api/v1/events`` takes, for the intake to decode and check."""
+    return {"id": id_, "session_id": session_id, "seq": seq, "type": type_, "at": at, "data": data}
+
+
 @strawberry.input(description="A deposit, withdrawal or expense, as a `transaction.recorded` event")
 class TransactionInput:
     id: str = strawberry.field(description="A new UUID for this event; sending it again is answered `duplicate`")
@@ -36,14 +41,7 @@ class TransactionInput:
 
     def wire(self) -> dict[str, Any]:
         data = {"kind": self.kind, "amount": self.amount, "currency": self.currency, "note": self.note}
-        return {
-            "id": self.id,
-            "session_id": self.session_id,
-            "seq": self.seq,
-            "type": "transaction.recorded",
-            "at": self.at,
-            "data": data,
-        }
+        return _envelope(self.id, self.session_id, self.seq, "transaction.recorded", self.at, data)
 
 
 @strawberry.input(description="The envelope of a void or correction: a new event of the stream it amends")
@@ -57,14 +55,7 @@ class AmendmentInput:
     )
 
     def wire(self, type_: str, data: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "session_id": self.session_id,
-            "seq": self.seq,
-            "type": type_,
-            "at": self.at,
-            "data": data,
-        }
+        return _envelope(self.id, self.session_id, self.seq, type_, self.at, data)
 
 
 @strawberry.input(description="A browser's PushSubscription.toJSON() keys")

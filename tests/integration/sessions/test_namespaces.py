@@ -15,6 +15,7 @@ from tests.factories import SessionScript
 
 async def _as_before_namespaces(redis: Redis, user_id: str, session_id: str, event_ids: list[str]) -> None:
     """Lay a stored session out as releases before per-user namespaces did."""
+    await redis.delete(keys.LAYOUT)  # those releases recorded no layout
     for new, old in zip(keys.session(user_id, session_id), keys.legacy_session(session_id), strict=True):
         if await redis.exists(new):
             await redis.rename(new, old)
