@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from adapters.connections import redis_client
 from api.accounts import Accounts
 from api.serving import uvicorn_config
-from bankroll.instance import CommandFailed, claim, ensure_port_free, locate
+from bankroll.instance import CommandFailed, claim, describe, ensure_port_free, holder, locate
 from bankroll.private_files import private_file, private_umask, secure_tree
 from bankroll.redis_server import RedisStartError
 from bankroll.wiring import build_runtime, make_app, make_worker, with_redis
@@ -57,13 +57,29 @@ def _signals_deferred() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+class StopSignal(KeyboardInterrupt):
+    """SIGTERM or Ctrl-C before the server or worker handles the signals itself.
+
+    A subclass on purpose: when a bare ``KeyboardInterrupt`` passes through Python code that an extension runs
+    with ``PyRun_String`` (chDB's pybind11 does), CPython notes it as unhandled and, at exit, kills the process
+    with SIGINT even though ``main`` caught it and closed everything (exit -2 instead of 130). CPython notes only
+    the exact class.
+    """
+
+
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
+    raise StopSignal(signal.Signals(signum).name)
+
+
+def _unwind_on_stop_signals() -> None:
+    """Until uvicorn or the worker takes the signals over, SIGTERM and Ctrl-C unwind the start-up: what was
+    started is stopped on the way out."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    # Until uvicorn takes the signals over, SIGTERM unwinds like Ctrl-C: what was started is stopped on the way out.
-    signal.signal(signal.SIGTERM, _interrupt)
+    _unwind_on_stop_signals()
     ensure_port_free(settings.host, settings.port)
     secure_tree(settings.data_dir)
     with claim(settings.data_dir, "serve", settings.base_url) as mine:
@@ -86,12 +102,22 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from workers.worker import run_supervised
 
+    _unwind_on_stop_signals()
+    owner = holder(settings.data_dir)
+    if owner is not None and not settings.clickhouse_url:
+        # chDB is one engine per directory, held by the server, which runs the worker itself.
+        raise CommandFailed(
+            f"{describe(owner)} uses the embedded ClickHouse in {settings.data_dir} and runs the worker itself; "
+            "a separate `bankroll worker` needs a ClickHouse server: set CLICKHOUSE_URL=http://… for both"
+        )
     with _redis_for(settings, "worker") as located:
         runtime = build_runtime(located)
         try:
+            log.info("worker started on %s", runtime.settings.clickhouse_dsn)
             asyncio.run(run_supervised(lambda: make_worker(runtime, handle_signals=False)))
         finally:
-            runtime.close()
+            with _signals_deferred():
+                runtime.close()
     return 0
 
 

@@ -60,7 +60,7 @@ class Claim:
         self._path.unlink(missing_ok=True)
 
 
-def _describe(holder: Holder | None) -> str:
+def describe(holder: Holder | None) -> str:
     if holder is None:
         return "another bankroll process (starting)"
     where = f" at {holder.url}" if holder.url else ""
@@ -88,7 +88,7 @@ def claim(data_dir: Path, command: str, url: str = "") -> Iterator[Claim]:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise CommandFailed(
-                f"{_describe(_read(data_dir))} already uses {data_dir}; stop it first, or set BANKROLL_DATA_DIR "
+                f"{describe(_read(data_dir))} already uses {data_dir}; stop it first, or set BANKROLL_DATA_DIR "
                 "to another directory"
             ) from None
         mine = Claim(data_dir, Holder(pid=os.getpid(), command=command, url=url))
@@ -130,7 +130,7 @@ def locate(settings: Settings) -> Settings:
     if owner is None or (settings.redis_url and settings.public_url):
         return settings
     if not owner.redis_url:
-        raise CommandFailed(f"{_describe(owner)} holds {settings.data_dir}; try again when it has finished")
+        raise CommandFailed(f"{describe(owner)} holds {settings.data_dir}; try again when it has finished")
     return msgspec.structs.replace(
         settings, redis_url=settings.redis_url or owner.redis_url, public_url=settings.public_url or owner.url
     )

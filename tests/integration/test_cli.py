@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 
 from tests.conftest import need
 from tests.factories import played_session
-from tests.served import Served, alive, bankroll, second_terminal, wait_until
+from tests.served import BANKROLL, Served, alive, bankroll, second_terminal, wait_until
 from tests.services import free_port, missing_redis_tools
 
 
@@ -176,3 +177,53 @@ def test_the_data_directory_and_backups_are_private_and_a_public_one_is_fixed_at
     public = {str(path): oct(mode) for path, mode in modes.items() if mode & 0o077}
     assert public == {}
     assert "path(s) in" in log and "were readable by other users; made private" in log
+
+
+def test_a_worker_beside_a_server_that_embeds_clickhouse_fails_in_one_line(served: Served) -> None:
+    out = bankroll("worker", env=second_terminal(served))
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        f"bankroll: `bankroll serve` (pid {served.process.pid} at {served.base}) uses the embedded ClickHouse in "
+        f"{served.data_dir} and runs the worker itself; a separate `bankroll worker` needs a ClickHouse server: "
+        "set CLICKHOUSE_URL=http://… for both"
+    )
+
+
+def _redis_pids_under(data_dir: Path) -> list[int]:
+    """redis-server processes whose command line names a path under ``data_dir``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "redis-server" in cmdline and str(data_dir) in cmdline and alive(int(proc.name)):
+                pids.append(int(proc.name))
+    return pids
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_stops_a_worker_and_the_private_redis_it_started(tmp_path: Path, sig: int) -> None:
+    need(missing_redis_tools())
+    data_dir = tmp_path / "var"
+    code, log = Served(data_dir).wait_ready().stop()  # a store with data: a worker does not create one
+    assert code == 0, log
+    env = {**os.environ, "BANKROLL_DATA_DIR": str(data_dir), "LOG_LEVEL": "INFO"}
+    env.pop("REDIS_URL", None)
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as out:
+        worker = subprocess.Popen([*BANKROLL, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "worker started" in log_path.read_text(), "the worker did not start", 60)
+        assert _redis_pids_under(data_dir), "the worker runs without its private Redis"
+        worker.send_signal(sig)
+        assert worker.wait(timeout=60) == 0, log_path.read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    log = log_path.read_text()
+    assert "Traceback" not in log
+    assert "ClickHouse closed" in log
+    assert _redis_pids_under(data_dir) == [], "the worker's private Redis outlived it"
