@@ -160,6 +160,13 @@ _END = msgspec.json.Decoder(EndMarker)
 _ENC = msgspec.json.Encoder()
 
 
+async def stored_events(redis: Redis, user_id: str, stream: str) -> list[bytes]:
+    """Every event stored in the user's stream, as stored (JSON), in no particular order (for readers such as the
+    tilt sink that hold a Redis client but no store)."""
+    raws: list[bytes] = await redis.hvals(keys.session(user_id, stream).events)
+    return raws
+
+
 class SessionStore:
     """Sessions in Redis: read what a batch needs, commit it atomically, read the live state back."""
 
@@ -205,8 +212,7 @@ class SessionStore:
 
     async def stored_events(self, user_id: str, stream: str) -> list[bytes]:
         """Every event stored in the user's stream, as stored (JSON), in no particular order."""
-        raws: list[bytes] = await self.redis.hvals(keys.session(user_id, stream).events)
-        return raws
+        return await stored_events(self.redis, user_id, stream)
 
     async def events_by_id(self, user_id: str, stream: str, event_ids: list[str]) -> dict[str, bytes]:
         """The stored events of the user's stream among these ids (as stored, JSON); ids of other streams are absent."""

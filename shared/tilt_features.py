@@ -170,6 +170,10 @@ class PlayerFeatures(msgspec.Struct, gc=False):
     ended: list[str] = []  # the last ENDED_KEPT sessions that ended: their late events are not a new session
 
 
+_HISTORY_COPY = msgspec.msgpack.Decoder(PlayerHistory)
+_HISTORY_COPY_ENC = msgspec.msgpack.Encoder()
+
+
 def new_session(session_id: str) -> SessionFeatures:
     """The state of a session before its first event."""
     return SessionFeatures(state=SessionState(session_id=session_id))
@@ -279,6 +283,32 @@ def hour_gap(a: float, b: float) -> float:
     """Hours between two hours of day around the clock (0–12)."""
     gap = abs(a - b) % 24
     return min(gap, 24 - gap)
+
+
+# What a session takes from the player's past at its start (``_start``): kept as it was when the session is folded
+# again after a void or correction (``refold``), since the past has moved on since.
+START_CONTEXT = (
+    "minutes_since_last_session",
+    "last_session_buyins",
+    "last_session_mood",
+    "day",
+    "day_sessions",
+    "day_net_buyins",
+    "day_busts",
+    "start_hour",
+    "start_hour_gap",
+)
+
+
+def refold(history: PlayerHistory, running: SessionFeatures, counted: list[Event]) -> SessionFeatures:
+    """A running session's features folded again from the events that count (voids and corrections applied, in
+    order): its totals and its windows (rebuys in the last hour, the net curve, bad beats) as if the amended taps had
+    been played so, with what it took from the player's past at its start unchanged. ``history`` is not touched."""
+    past = _HISTORY_COPY.decode(_HISTORY_COPY_ENC.encode(history))
+    fresh = new_session(running.state.session_id)
+    for event in counted:
+        observe(past, fresh, event)
+    return msgspec.structs.replace(fresh, **{name: getattr(running, name) for name in START_CONTEXT})
 
 
 def _start(history: PlayerHistory, session: SessionFeatures, at: datetime) -> None:

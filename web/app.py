@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
+from html import escape
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ from web.screens.detail import detail
 from web.screens.history import history
 from web.screens.home import home
 from web.screens.stats import stats_screen
-from web.widgets import notice, page
+from web.widgets import MORE, NAV, notice, page
 
 STATIC = Path(__file__).parent / "static"
 APP_PREFIX = "/app"
@@ -79,8 +81,20 @@ def shell_urls() -> list[str]:
 def shell_version() -> str:
     digest = hashlib.sha256()
     for name in SHELL_FILES:
-        digest.update((STATIC / name).read_bytes())
+        digest.update(capture_html().encode() if name == "capture.html" else (STATIC / name).read_bytes())
     return digest.hexdigest()[:12]
+
+
+def capture_html() -> str:
+    """The live screen's shell (also the frame of the offline copies), with every screen of the app one tap away in
+    a "Screens" menu: the same list as the screens' tabs (``NAV`` and ``MORE``), on one row above the pad."""
+    links = "".join(f'<a href="{escape(href)}">{escape(label)}</a>' for href, label in (*NAV, *MORE))
+    menu = (
+        '<nav class="nav" aria-label="Screens"><details class="more"><summary>Screens</summary>'
+        f'<div class="menu">{links}</div></details></nav>'
+    )
+    marker = re.compile(r"<!--screens:.*?-->")
+    return marker.sub(menu, (STATIC / "capture.html").read_text(), count=1)
 
 
 def token_from(scope: Mapping[str, Any]) -> str:
@@ -244,7 +258,7 @@ def create_web_app(client_for: ClientFactory = default_client) -> Starlette:
     """The whole web side as one Starlette app; the composition root mounts it (see ``web.mount``)."""
     sw = (STATIC / "sw.js").read_text().replace("__VERSION__", shell_version())
     sw = sw.replace('"__SHELL__"', json.dumps(shell_urls()))
-    capture = text((STATIC / "capture.html").read_text(), "text/html")
+    capture = text(capture_html(), "text/html")
     manifest = json.dumps(json.loads((STATIC / "manifest.webmanifest").read_text()))
     screen = text(index_html(), "text/html")
     stream = stream_handler(make_root(client_for), client_for)

@@ -167,7 +167,15 @@ async def test_a_refused_start_offline_is_fixed_and_the_whole_session_resent(
     text = await block.inner_text()
     assert "could not start" in text and "ISO 4217" in text and "session.started" not in text.split("said:")[0]
     await shot(page, "refused-start")
-    await page.click("[data-testid=fix-and-resend]")
+    # The live card says the same, in place of figures it cannot have: never "waiting" nor "not on the server".
+    card = page.locator("[data-testid=live-refused-start]")
+    await card.wait_for()
+    said = await card.inner_text()
+    assert "could not start" in said and "ISO 4217" in said and "2 taps are kept on this phone" in said
+    assert "waiting" not in said.lower() and "not on the server" not in said.lower()
+    await page.evaluate("window.scrollTo(0, 0)")
+    await shot(page, "refused-start-live-card")
+    await page.click("[data-testid=live-fix-and-resend]")
     await page.wait_for_selector("dialog[open] h2:has-text('Fix the start')")
     await page.select_option("dialog[open] [data-testid=start-currency]", "USD")
     await shot(page, "fix-the-start")
@@ -175,6 +183,7 @@ async def test_a_refused_start_offline_is_fixed_and_the_whole_session_resent(
     await page.wait_for_selector("dialog[open]", state="detached")
     await page.wait_for_selector("[data-testid=sync][data-pending='0']", timeout=30000)
     await page.wait_for_selector("[data-testid=refused-start]", state="detached")
+    await page.wait_for_selector("[data-testid=live-refused-start]", state="detached")
 
     async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {user.token}"}) as api:
         live = (await api.get(f"/api/v1/sessions/{session_id}")).json()

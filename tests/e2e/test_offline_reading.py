@@ -11,6 +11,7 @@ from tests.conftest import eventually
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import LiveServer, cut_signal, shot
 from tests.e2e.test_pwa import pair, tap
+from web.widgets import MORE, NAV
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +61,11 @@ async def test_home_history_and_detail_read_offline_from_the_last_copy_with_no_r
     await page.wait_for_selector("[data-testid=profit]:has-text('+$120.00')")
     await shot(page, "offline-detail")
     await assert_accessible(page, "session detail, offline copy")
-    await page.click("nav >> text=Home")
+    # The copy's frame names every screen the app has, as the screens' own tabs do (one list: web/widgets.py).
+    await page.click("nav summary:has-text('Screens')")
+    menu = await page.locator("nav .menu a").all_inner_texts()
+    assert menu == [label for _, label in (*NAV, *MORE)]
+    await page.click("nav .menu >> text=Home")
     await page.wait_for_selector("[data-testid=offline-copy]")
     await page.wait_for_selector("[data-testid=total-profit]:has-text('+$120.00')")
     await shot(page, "offline-home")

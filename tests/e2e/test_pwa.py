@@ -302,6 +302,9 @@ async def test_a_forgotten_timer_asks_still_playing_and_records_the_real_end(
     await page.click("[data-testid=capture-start]")
     await page.click("dialog[open] [data-testid=dialog-ok]")
     await tap(page, "capture-stack", amount="260")
+    # A rebuy taken back with Undo: the phone's figures for the session (what the prompt's end uses) drop it too.
+    await tap(page, "capture-rebuy", amount="100")
+    await page.click("#pad-toast.show [data-testid=toast-undo]")
     session_id = str(await page.get_attribute("[data-testid=capture-session]", "data-live-session"))
     await page.wait_for_selector("[data-testid=sync][data-pending='0']")
     # Ten hours later nothing was recorded for hours: the phone asks instead of counting those hours.
@@ -314,13 +317,16 @@ async def test_a_forgotten_timer_asks_still_playing_and_records_the_real_end(
     real_end = await page.input_value("dialog[open] [name=ended_at]")
     await page.fill("dialog[open] [name=cash_out]", "260")
     await page.click("dialog[open] [data-testid=dialog-ok]")
-    await page.wait_for_selector("dialog[open] [data-testid=end-confirm]:has-text('Cash-out $260.00')")
+    confirm = await page.inner_text("dialog[open] [data-testid=end-confirm]")
+    assert "Cash-out $260.00" in confirm
     await page.click("dialog[open] [data-testid=dialog-ok]")
     await page.wait_for_selector("[data-testid=sync][data-pending='0']")
     async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {user.token}"}) as api:
         live = (await api.get(f"/api/v1/sessions/{session_id}")).json()
         events = (await api.get(f"/api/v1/sessions/{session_id}/events")).json()
     assert live["state"]["status"] == "ended"
+    profit = live["state"]["profit"]
+    assert f"→ {'+' if profit >= 0 else '-'}${abs(profit) / 100:,.2f}" in confirm  # the undone rebuy not in it
     ended = next(e for e in events if e["type"] == "session.ended")
     assert ended["data"]["ended_at"].startswith(real_end)  # the real end the player confirmed...
     assert datetime.fromisoformat(ended["at"]) > datetime.fromisoformat(ended["data"]["ended_at"])  # ...not the tap

@@ -160,15 +160,37 @@ def test_tilt_replay_feeds_a_corrected_event_with_its_corrected_payload(tmp_path
     assert isinstance(rebuy.data, ChipsAdded) and rebuy.data.amount == 10000
 
 
-def test_the_live_tilt_engine_takes_a_voided_rebuy_out_of_the_running_session() -> None:
+def test_the_live_tilt_engine_takes_a_voided_rebuy_out_of_the_running_session_and_its_windows() -> None:
     from workers.tilt.engine import TiltEngine
     from workers.tilt.scorer import TiltScorer
 
     engine = TiltEngine(TiltScorer())
     events = _session_events()
+    sid = str(events[0].session_id)
     for event in events:
         engine.observe("ann", event)
-    running = engine.players["ann"].features.sessions[str(events[0].session_id)]
-    assert running.state.rebuys == 1  # the engine saw the tap; the void alone cannot say what it took back
-    engine.correct("ann", fold(str(events[0].session_id), events))
+    running = engine.players["ann"].features.sessions[sid]
+    assert running.state.rebuys == 1 and len(running.rebuy_times) == 1  # the engine saw the tap before its void
+    assert [p.net for p in running.points] == [0, 0, -10000]  # $300 counted after $400 in
+    engine.refold("ann", sid, reversed(events))  # the store hands them in no particular order
+    running = engine.players["ann"].features.sessions[sid]
     assert (running.state.rebuys, running.state.invested) == (0, 20000)
+    assert (running.rebuy_times, running.last_rebuy_at, running.busts) == ([], None, 0)
+    assert [p.net for p in running.points] == [0, 10000]  # the net curve as if the rebuy was never taken: $300 - $200
+
+
+def test_folding_a_running_session_again_keeps_what_it_took_from_the_players_day() -> None:
+    from workers.tilt.engine import TiltEngine
+    from workers.tilt.scorer import TiltScorer
+
+    engine = TiltEngine(TiltScorer())
+    events = [e for e in _session_events() if e.type != "event.voided"]
+    sid = str(events[0].session_id)
+    for event in events:
+        engine.observe("ann", event)
+    before = msgspec.to_builtins(engine.players["ann"].features.sessions[sid])
+    history = engine.players["ann"].features.history
+    history.today.sessions += 3  # the player's day moved on (another session started meanwhile)
+    engine.refold("ann", sid, events)
+    assert msgspec.to_builtins(engine.players["ann"].features.sessions[sid]) == before
+    assert history.today.sessions == before["day_sessions"] + 3  # the history itself is not touched

@@ -34,7 +34,7 @@
   async function currentId() {
     const id = wanted();
     if (id) return id;
-    const open = (await Outbox.all("sessions")).filter((s) => s.started_at && s.status !== "ended");
+    const open = (await Outbox.summaries()).filter((s) => s.started_at && s.status !== "ended");
     const newest = open.sort((a, b) => b.started_at - a.started_at)[0];
     return newest ? newest.id : null;
   }
@@ -160,20 +160,40 @@
       el("div", { class: "stack-col" }, more, noteCard))];
   }
 
+  /**
+   * A session whose start the server refused is not "waiting" nor "not on the server yet": it says so, why, what is
+   * kept, and offers the one way forward (the refusal's own Fix and resend, as the refused-taps box has).
+   */
+  function refusedStart(refused, kept) {
+    return [el("section", { class: "card", "data-testid": "live-refused-start" },
+      el("h1", {}, "This session could not start"),
+      el("p", { role: "alert" }, `The server said: ${Pad.plainReason(refused.reason)}`),
+      el("p", { class: "muted" }, `${kept ? `${kept} ${kept === 1 ? "tap is" : "taps are"} kept on this phone. `
+        : ""}Fix the start and the whole session is sent again.`),
+      el("button", { class: "btn big primary", type: "button", "data-testid": "live-fix-and-resend",
+        onclick: () => Pad.fixAndResend(refused.event) }, "Fix and resend"))];
+  }
+
   let shown = null;
   let drawn = null;
 
   async function render() {
     const id = await currentId();
     const view = id ? await localView(id) : null;
-    const pendingStart = id ? (await Outbox.entries()).some((e) => e.status === "pending" &&
-      e.event.session_id === id && e.event.type === "session.started") : false;
-    drawn = view;
+    const queued = id ? (await Outbox.entries()).filter((e) => e.event.session_id === id) : [];
+    const pendingStart = queued.some((e) => e.status === "pending" && e.event.type === "session.started");
+    const refused = queued.find((e) => e.status === "rejected" && e.event.type === "session.started");
+    drawn = refused ? null : view;
     // Rebuild only when what is shown changed: a rebuild under a finger would swallow the tap.
-    const signature = JSON.stringify([view && view.state, server.state, pendingStart]);
+    const signature = JSON.stringify([view && view.state, server.state, pendingStart, refused && refused.id,
+      queued.length]);
     if (signature === shown) return;
     shown = signature;
     if (id && !onLive && location.hash.slice(1) !== id) history.replaceState(null, "", `#${id}`);
+    if (refused) {
+      root.replaceChildren(...refusedStart(refused, queued.length - 1));
+      return;
+    }
     if (!view) {
       if (id && server.state !== "unpaired") {
         root.replaceChildren(el("section", { class: "card", "data-testid": "live-waiting" },

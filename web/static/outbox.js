@@ -108,47 +108,6 @@ var Outbox = (function () {
     );
   }
 
-  /** Fold one local event into the device's provisional view of a session (the server's reducer decides). */
-  function applyLocal(s, ev) {
-    const at = Date.parse(ev.at);
-    const d = ev.data;
-    s.last_activity = at;
-    switch (ev.type) {
-      case "session.started":
-        Object.assign(s, {
-          format: d.format, game: d.game, currency: d.currency, buy_in: d.buy_in, stakes: d.stakes || null,
-          location: d.location || "", started_at: at, invested: (s.invested || 0) + d.buy_in + (d.fee || 0),
-          stack: d.format === "cash" ? d.buy_in : null, status: "active", break_ms: 0, points: [[at, d.buy_in]],
-        });
-        break;
-      case "stack.counted":
-        s.stack = d.amount;
-        (s.points = s.points || []).push([at, d.amount]);
-        break;
-      case "chips.added":
-        s.invested = (s.invested || 0) + d.amount;
-        if (s.stack != null && s.format === "cash") s.stack += d.amount;
-        break;
-      case "break.started":
-        s.status = "on_break";
-        s.break_since = at;
-        break;
-      case "break.ended":
-        if (s.break_since) s.break_ms = (s.break_ms || 0) + (at - s.break_since);
-        s.break_since = null;
-        s.status = "active";
-        break;
-      case "session.ended":
-        s.status = "ended";
-        s.ended_at = d.ended_at ? Date.parse(d.ended_at) : at;
-        if (d.cash_out != null) s.stack = d.cash_out;
-        break;
-      default:
-        break;
-    }
-    return s;
-  }
-
   /**
    * Record one tap: id, seq and time are fixed now, in one transaction with the queue entry.
    * Throws a QuotaExceededError when the device is out of storage; nothing already queued is touched.
@@ -163,8 +122,7 @@ var Outbox = (function () {
     seqs.put(seq, sessionId);
     tx.objectStore("outbox").put({ id: event.id, created: Date.now(), status: "pending", event });
     tx.objectStore("events").put(event);
-    const session = (await result(sessions.get(sessionId))) || { id: sessionId };
-    sessions.put(applyLocal(session, event));
+    if (!(await result(sessions.get(sessionId)))) sessions.put({ id: sessionId });
     await done(tx);
     return event;
   }
@@ -204,8 +162,6 @@ var Outbox = (function () {
       outbox.put({ id: ev.id, created: created + i, status: "pending", event: ev });
       events.put(ev);
     });
-    const session = fresh.reduce((s, ev) => applyLocal(s, ev), { id: sessionId });
-    tx.objectStore("sessions").put(session);
     await done(tx);
     return fresh.length;
   }
@@ -219,6 +175,26 @@ var Outbox = (function () {
   async function sessionEvents(sessionId) {
     const db = await open();
     return result(db.transaction("events").objectStore("events").index("session").getAll(sessionId));
+  }
+
+  /**
+   * A session as this phone knows it: fold.js (the reducer's rules, voids and corrections included) over its copy,
+   * plus what the phone keeps about it (a snoozed "still playing?"). The "sessions" store holds only that, never
+   * figures of its own. Null when the phone holds none of its events. Pages only: fold.js is not in the worker.
+   */
+  async function summary(sessionId) {
+    const events = await sessionEvents(sessionId);
+    if (!events.length) return null;
+    const s = Fold.fold(sessionId, events);
+    const kept = (await get("sessions", sessionId)) || {};
+    return { ...s, id: sessionId, snooze: kept.snooze || null,
+      last_activity: Math.max(...events.map((e) => Date.parse(e.at))) };
+  }
+
+  /** Every session this phone recorded a tap in, as summary() draws it. */
+  async function summaries() {
+    const kept = await all("sessions");
+    return (await Promise.all(kept.map((k) => summary(k.id)))).filter(Boolean);
   }
 
   /**
@@ -358,7 +334,8 @@ var Outbox = (function () {
   }
 
   return {
-    open, get, put, all, record, resend, entries, dismiss, status, sync, waitMs, localTime, sessionEvents, pull, MAX_BATCH,
+    open, get, put, all, record, resend, entries, dismiss, status, sync, waitMs, localTime, sessionEvents, summary,
+    summaries, pull, MAX_BATCH,
   };
 })();
 

@@ -175,7 +175,7 @@ var Pad = (function () {
   }
 
   async function session(sessionId, node) {
-    const local = await Outbox.get("sessions", sessionId);
+    const local = await Outbox.summary(sessionId);
     return {
       currency: (node && node.dataset.currency) || (local && local.currency) || "USD",
       format: (node && node.dataset.format) || (local && local.format) || "cash",
@@ -521,7 +521,11 @@ var Pad = (function () {
     }
     if (busy && st.pending) return { state: "syncing", text: `Syncing ${taps(st.pending)}…${refused}` };
     if (st.pending) return { state: "pending", text: `${taps(st.pending)} waiting · last sync ${last}${refused}` };
-    return { state: "synced", text: `All synced · last sync ${last}${refused}` };
+    // Nothing waiting but something refused is not "all synced": the refusal comes first, in the bar's colour too.
+    if (st.rejected.length) {
+      return { state: "refused", text: `${taps(st.rejected.length)} refused by the server · the rest synced ${last}` };
+    }
+    return { state: "synced", text: `All synced · last sync ${last}` };
   }
 
   async function renderBar() {
@@ -634,7 +638,7 @@ var Pad = (function () {
     const lengths = (await Outbox.get("kv", "lengths")) || [];
     const med = median(lengths);
     const limit = med ? Math.min(1.5 * med, 8 * HOUR) : 8 * HOUR;
-    const sessions = (await Outbox.all("sessions")).filter((s) => s.status !== "ended" && s.started_at);
+    const sessions = (await Outbox.summaries()).filter((s) => s.status !== "ended" && s.started_at);
     return sessions.find((s) => now - s.started_at > limit && now - s.last_activity > HOUR && !(s.snooze > now));
   }
   // One prompt at a time: the timer and a page load may both check while the first is still looking.
@@ -655,8 +659,7 @@ var Pad = (function () {
       `${new Date(s.started_at).toLocaleString()} and nothing was recorded for ` +
       `${Math.round((Date.now() - s.last_activity) / HOUR)} h.`)], "No, I stopped", "Yes, still playing");
     if (!v) {
-      s.snooze = Date.now() + HOUR;
-      await Outbox.put("sessions", s);
+      await Outbox.put("sessions", { id: s.id, snooze: Date.now() + HOUR });
       return;
     }
     await endSession(s.id, { currency: s.currency, format: s.format, stack: s.stack, startedAt: s.started_at,
@@ -811,6 +814,6 @@ var Pad = (function () {
 
   return {
     money, clock, toMinor, record, start, actions, endSession, amend, EDITS, syncNow, syncSoon, changed, checkForgotten,
-    learnLengths, forgotten, onChange: (fn) => listeners.push(fn), el, toast,
+    learnLengths, forgotten, onChange: (fn) => listeners.push(fn), el, toast, fixAndResend, plainReason,
   };
 })();

@@ -7,6 +7,7 @@ The state of one player (feature history, running sessions, policy memory) is on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from shared.amendments import effective, is_amendment
 from shared.errors import InvalidEvent
 from shared.events import Event, SessionEnded, SessionStarted, TiltFeedback, decode_stored
 from shared.figures import hourly_rate
-from shared.reducer import SessionState, played_seconds
+from shared.reducer import played_seconds
 from shared.tilt_features import (
     PlayerFeatures,
     PlayerHistory,
@@ -25,6 +26,7 @@ from shared.tilt_features import (
     drop_stale,
     observe_player,
     pause_signals,
+    refold,
     session_net,
 )
 from shared.tilt_policy import Alert, Moment, PlayerPolicy, PolicyConfig, SessionPolicy, Tick, apply_feedback, decide
@@ -116,19 +118,21 @@ class TiltEngine:
         reasons = self.scorer.score(vector, history, at_start=moment == "start").reasons
         return msgspec.structs.replace(alert, reasons=reasons)
 
-    def correct(self, user: str, state: SessionState) -> None:
-        """Take a running session's totals (money, rebuys, time) from its state folded again after a void or
-        correction, so a voided rebuy stops counting. The rolling windows (rebuys in the last hour, the net curve)
-        keep what they saw: the amendment does not say when the voided tap was. A replay is exact (``read_replay``).
+    def refold(self, user: str, session_id: str, events: Iterable[Event]) -> None:
+        """Fold a running session's features again from its events after a void or correction, so a voided rebuy
+        stops counting in its totals and in its windows (rebuys in the last hour, the net curve) alike.
+
+        Args:
+            user: the player.
+            session_id: the amended session; nothing happens unless it is running.
+            events: the session's events this engine has seen (amendments included, any order, each once).
         """
         player = self.players.get(user)
-        running = player.features.sessions.get(state.session_id) if player is not None else None
-        if running is None:
+        running = player.features.sessions.get(session_id) if player is not None else None
+        if player is None or running is None:
             return
-        kept = running.state
-        running.state = msgspec.structs.replace(
-            state, stack_points=kept.stack_points, moods=kept.moods, notes=kept.notes, tilt_feedback=kept.tilt_feedback
-        )
+        counted = effective(sorted(events, key=lambda e: e.order_key))
+        player.features.sessions[session_id] = refold(player.features.history, running, counted)
 
     def export_player(self, user: str) -> bytes:
         """One player's state as JSON bytes (empty state for an unknown player)."""

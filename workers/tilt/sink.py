@@ -20,10 +20,10 @@ import msgspec
 from adapters import keys
 from adapters.jobs import PUSH_JOB
 from adapters.outbox import OutboxEntry
+from adapters.sessions import stored_events
 from shared.amendments import is_amendment
 from shared.errors import SinkUnavailable
-from shared.events import Event
-from shared.reducer import SessionState
+from shared.events import Event, decode_stored
 from shared.tilt_policy import Alert
 from workers.push import alert_payload, push_job_id
 from workers.sinks import Sink
@@ -71,20 +71,13 @@ class TiltSink(Sink):
         await self.start()
         engine = self.load()
         by_user: dict[str, dict[str, Event]] = defaultdict(dict)
-        states: dict[str, dict[str, SessionState]] = defaultdict(dict)
         for entry in entries:
             for event in entry.events:
                 by_user[entry.user_id][str(event.id)] = event
-            for state in entry.states:
-                seen = states[entry.user_id].get(state.session_id)
-                if seen is None or seen.version <= state.version:
-                    states[entry.user_id][state.session_id] = state
         for user_id, events in by_user.items():
-            await self._write_player(engine, user_id, list(events.values()), states[user_id])
+            await self._write_player(engine, user_id, list(events.values()))
 
-    async def _write_player(
-        self, engine: TiltEngine, user_id: str, events: list[Event], states: dict[str, SessionState]
-    ) -> None:
+    async def _write_player(self, engine: TiltEngine, user_id: str, events: list[Event]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(keys.tilt_state(user_id))
             pipe.zmscore(keys.tilt_seen(user_id), [str(e.id) for e in events])
@@ -98,9 +91,10 @@ class TiltSink(Sink):
         if not fresh:
             return
         ordered = sorted(fresh, key=lambda e: e.order_key)
-        # A session voided or corrected in these entries takes its totals from its newest folded state.
-        amended = [states[sid] for sid in {str(e.session_id) for e in ordered if is_amendment(e)} if sid in states]
-        alerts = await anyio.to_thread.run_sync(self._observe, engine, user_id, raw, ordered, amended)
+        # A session voided or corrected in these entries is folded again from its events seen so far.
+        amended = {str(e.session_id) for e in ordered if is_amendment(e) and e.session_id is not None}
+        seen = {sid: await self._seen_events(user_id, sid, fresh, floor) for sid in sorted(amended)}
+        alerts = await anyio.to_thread.run_sync(self._observe, engine, user_id, raw, ordered, seen)
         # Queue pushes before the state is saved: a crash in between redelivers the events, which give the same
         # alerts, whose job ids are already taken.
         for alert in alerts:
@@ -118,15 +112,29 @@ class TiltSink(Sink):
             pipe.ltrim(keys.alerts(user_id), 0, ALERTS_KEPT - 1)
             await pipe.execute()
 
+    async def _seen_events(self, user_id: str, session_id: str, fresh: list[Event], floor: float) -> list[Event]:
+        """The session's stored events the engine has taken in: this delivery's and those it remembers (or that are
+        older than all it remembers); events stored since, not delivered yet, must not be counted ahead of time."""
+        stored = [decode_stored(raw) for raw in await stored_events(self.redis, user_id, session_id)]
+        if not stored:
+            return []
+        taken = {str(e.id) for e in fresh}
+        scores = await self.redis.zmscore(keys.tilt_seen(user_id), [str(e.id) for e in stored])
+        return [
+            e
+            for e, score in zip(stored, scores, strict=True)
+            if str(e.id) in taken or score is not None or _ms(e) < floor
+        ]
+
     @staticmethod
     def _observe(
-        engine: TiltEngine, user_id: str, raw: bytes | None, events: list[Event], amended: list[SessionState]
+        engine: TiltEngine, user_id: str, raw: bytes | None, events: list[Event], amended: dict[str, list[Event]]
     ) -> list[Alert]:
         if raw is not None:
             engine.import_player(user_id, raw)
         alerts = [alert for event in events if (alert := engine.observe(user_id, event)) is not None]
-        for state in amended:
-            engine.correct(user_id, state)
+        for session_id, seen in amended.items():
+            engine.refold(user_id, session_id, seen)
         return alerts
 
 

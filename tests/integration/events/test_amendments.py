@@ -12,11 +12,16 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from adapters import keys
 from adapters.clickhouse import Warehouse
 from api.accounts import Accounts
+from bankroll.wiring import Runtime, make_app
+from shared.settings import Settings
 from tests.conftest import Player, eventually
 from tests.factories import SessionScript
 from tests.integration.events.test_ingest import post
+from workers.sinks import ClickHouseSink
+from workers.tilt.sink import TiltSink
 
 
 async def live(client: AsyncTestClient[Any], player: Player, session_id: str) -> dict[str, Any]:
@@ -197,3 +202,33 @@ async def test_two_devices_correcting_one_event_agree_on_the_later_device_time_w
         state = await live(client, alice, s.session_id)
         outcomes.append((state["stack"], state["profit"]))
     assert outcomes == [(26000, 6000), (26000, 6000)]
+
+
+async def test_undo_of_a_rebuy_takes_it_out_of_the_tilt_detectors_running_session_too(
+    settings: Settings, warehouse: Warehouse, redis: Redis, alice: Player
+) -> None:
+    runtime = Runtime(settings=settings, warehouse=warehouse, sinks=[ClickHouseSink(warehouse), TiltSink()])
+    s = SessionScript()
+    start, rebuy, count = s.start(20000), s.rebuy(20000, 10), s.stack(30000, 5)
+
+    async def running() -> dict[str, Any] | None:
+        raw = await redis.get(keys.tilt_state(alice.user_id))
+        tracked = json.loads(raw) if raw else {}
+        session: dict[str, Any] | None = tracked.get("features", {}).get("sessions", {}).get(s.session_id)
+        return session
+
+    async def refolded() -> dict[str, Any] | None:
+        session = await running()
+        return session if session is not None and session["state"]["rebuys"] == 0 else None
+
+    async with AsyncTestClient(app=make_app(runtime), timeout=60) as client:
+        await post(client, alice, [start, rebuy, count])
+        before = await eventually(running, timeout=60)
+        assert (before["state"]["rebuys"], len(before["rebuy_times"])) == (1, 1)
+        assert [p["net"] for p in before["points"]][-1] == -10000  # $300 counted after $400 in
+        body = await post(client, alice, [s.void(rebuy)])
+        assert body["accepted"] == 1, body
+        after = await eventually(refolded, timeout=60)
+    # The rebuys-in-the-last-hour window and the net curve forget the undone rebuy, as the totals do.
+    assert (after["rebuy_times"], after["busts"], after["state"]["invested"]) == ([], 0, 20000)
+    assert [p["net"] for p in after["points"]][-1] == 10000
