@@ -473,7 +473,12 @@ var Pad = (function () {
 
   // ---- sync: triggers, backoff, status bar -------------------------------------------------------------
   let syncing = 0;
-  async function syncNow() {
+  /**
+   * Send what is waiting now. A fresh reason to try (a tap, the signal back, the Sync button) starts the backoff
+   * over; only the retry timer's own attempts lengthen it, so hours offline never leave a 5-minute wait behind.
+   */
+  async function syncNow(retrying) {
+    if (retrying !== true) retryMs = 2000;
     syncing += 1;
     renderBar();
     let outcome;
@@ -485,7 +490,7 @@ var Pad = (function () {
     clearTimeout(retryTimer);
     if (outcome === "retry") {
       // The server's Retry-After wins over our own backoff when it asks for longer.
-      retryTimer = setTimeout(syncNow, Math.max(retryMs, await Outbox.waitMs()));
+      retryTimer = setTimeout(() => syncNow(true), Math.max(retryMs, await Outbox.waitMs()));
       retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
     } else {
       retryMs = 2000;
