@@ -90,9 +90,13 @@ class SessionStarted(Payload, frozen=True, gc=False):
     entrants: Place | None = None
 
 
-class StackCounted(Payload, frozen=True, gc=False):
+class StackCounted(Payload, frozen=True, gc=False, omit_defaults=True):
     # Money in minor units at a cash game, chips at a tournament (counted, never turned into money).
     amount: Amount
+    # A tournament's blinds at this count, in chips (they go up by level): the live big-blind count and M follow
+    # them. Ignored at a cash game, whose stakes are the start's. Left out of the encoding when absent, so a count
+    # stored before blinds existed encodes byte for byte as it did (a resend of it stays a duplicate).
+    blinds: Stakes | None = None
 
 
 class ChipsAdded(Payload, frozen=True, gc=False):
@@ -434,6 +438,9 @@ def _check_rules(event: Event) -> None:
         if data.stakes is not None and data.stakes.small_blind > data.stakes.big_blind:
             sb, bb = data.stakes.small_blind, data.stakes.big_blind
             raise InvalidEvent(f"`$.data.stakes.small_blind` {sb} is larger than big_blind {bb}")
+    if isinstance(data, StackCounted) and data.blinds is not None and data.blinds.small_blind > data.blinds.big_blind:
+        sb, bb = data.blinds.small_blind, data.blinds.big_blind
+        raise InvalidEvent(f"`$.data.blinds.small_blind` {sb} is larger than big_blind {bb}")
     if isinstance(data, SessionEnded):
         if data.ended_at is not None and data.ended_at > event.at:
             raise InvalidEvent("`$.data.ended_at` is after the event's own time; the real end cannot be in the future")

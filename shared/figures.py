@@ -46,6 +46,24 @@ def bb_per_hour(hourly: int | None, big_blind: int, format: str) -> float | None
     return round(hourly / big_blind, 2)
 
 
+def big_blinds(stack: int | None, big_blind: int, format: str) -> int | None:
+    """A tournament stack in whole big blinds (rounded down); None at a cash game or before blinds are known."""
+    if stack is None or big_blind == 0 or format != "tournament":
+        return None
+    return stack // big_blind
+
+
+def m_ratio(stack: int | None, small_blind: int, big_blind: int, ante: int, format: str) -> float | None:
+    """Harrington's M: how many rounds the stack pays the blinds and antes, ``stack / (SB + BB + antes of one
+    hand)`` (Dan Harrington and Bill Robertie, *Harrington on Hold'em*, vol. 2, 2005), to one decimal rounded down.
+    ``ante`` is what one hand's antes come to in total (a big-blind ante as it is). None at a cash game or before
+    blinds are known."""
+    cost = small_blind + big_blind + ante
+    if stack is None or cost == 0 or big_blind == 0 or format != "tournament":
+        return None
+    return (stack * 10 // cost) / 10
+
+
 def profit(
     format: Literal["cash", "tournament"],
     *,

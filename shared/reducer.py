@@ -168,8 +168,10 @@ def apply_event(state: SessionState, event: Event) -> None:  # noqa: C901 — on
     match data:
         case SessionStarted():
             _start(state, event.at, data)
-        case StackCounted(amount=amount):
+        case StackCounted(amount=amount, blinds=blinds):
             state.stack = amount  # money at a cash game, chips at a tournament
+            if blinds is not None and state.format == "tournament":  # the level the tournament is at now
+                state.small_blind, state.big_blind, state.ante = blinds.small_blind, blinds.big_blind, blinds.ante
             _point(state, event.at)
         case ChipsAdded(amount=amount):
             state.invested += amount
@@ -298,6 +300,8 @@ class LiveView(msgspec.Struct, frozen=True, gc=False):
     bb_per_hour: float | None
     win_rate_profit: int
     net_profit: int
+    big_blinds: int | None = None  # a tournament stack in big blinds at its current blinds
+    m: float | None = None  # Harrington's M of a tournament stack (shared.figures.m_ratio)
 
 
 def live_view(state: SessionState, now: datetime) -> LiveView:
@@ -312,6 +316,8 @@ def live_view(state: SessionState, now: datetime) -> LiveView:
         bb_per_hour=bb,
         win_rate_profit=state.win_rate_profit,
         net_profit=state.net_profit,
+        big_blinds=figures.big_blinds(state.stack, state.big_blind, state.format),
+        m=figures.m_ratio(state.stack, state.small_blind, state.big_blind, state.ante, state.format),
     )
 
 

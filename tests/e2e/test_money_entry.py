@@ -100,6 +100,8 @@ async def test_a_tournament_counts_chips_and_ends_with_place_entrants_prize_and_
     await page.fill("dialog[open] [name=fee]", "10")
     await page.fill("dialog[open] [name=bounty]", "25")
     await page.fill("dialog[open] [name=starting_stack]", "20,000")
+    await page.fill("dialog[open] [name=sb]", "100")  # the first level's blinds, in chips
+    await page.fill("dialog[open] [name=bb]", "200")
     await shot(page, "start-tournament")
     await submit(page)
     await page.wait_for_selector("[data-testid=capture-session]")
@@ -108,9 +110,20 @@ async def test_a_tournament_counts_chips_and_ends_with_place_entrants_prize_and_
     label = await page.locator("dialog[open] .field span").first.inner_text()
     assert "EUR" not in label and "Chips" in label
     await shot(page, "stack-chips")
+    assert [await page.input_value(f"dialog[open] [name={n}]") for n in ("sb", "bb", "ante")] == ["100", "200", ""]
     await submit(page, amount="35k")
     await page.wait_for_selector("#pad-toast:has-text('35,000 chips')")
     await page.wait_for_selector("[data-testid=figure-stack]:has-text('35,000 chips')")
+    # At the first level's 100/200: 175 big blinds, M = 35,000 / 300 = 116.6 (rounded down).
+    await page.wait_for_selector("[data-testid=stack-depth]:has-text('175 BB · M 116.6')")
+    # The blinds go up; a typo (small above big) is an inline error, fixed before anything is saved.
+    await page.click("[data-testid=capture-stack]")
+    await submit(page, amount="33,000", sb="800", bb="400", ante="400")
+    await page.wait_for_selector("dialog[open] .field-error:has-text('small blind is larger')")
+    await shot(page, "stack-count-blinds-typo")
+    await submit(page, sb="200")
+    await page.wait_for_selector("dialog[open]", state="detached")
+    await page.wait_for_selector("[data-testid=stack-depth]:has-text('82 BB · M 33.0')")
     await page.wait_for_selector("[data-testid=capture-rebuy]:has-text('Re-entry')")
     await shot(page, "capture-tournament")
     await page.click("[data-testid=capture-end]")
@@ -124,8 +137,10 @@ async def test_a_tournament_counts_chips_and_ends_with_place_entrants_prize_and_
     async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {user.token}"}) as api:
         live = (await api.get(f"/api/v1/sessions/{session_id}")).json()
     state = live["state"]
-    assert (state["stack"], state["starting_stack"], state["place"], state["entrants"]) == (35000, 20000, 3, 120)
+    assert (state["stack"], state["starting_stack"], state["place"], state["entrants"]) == (33000, 20000, 3, 120)
     assert (state["prize"], state["bounties"], state["invested"], state["profit"]) == (45000, 5000, 11000, 39000)
+    assert (state["small_blind"], state["big_blind"], state["ante"]) == (200, 400, 400)  # chips, the last level
+    assert (live["big_blinds"], live["m"]) == (82, 33.0)  # what the phone showed
 
 
 async def test_a_refused_start_offline_is_fixed_and_the_whole_session_resent(

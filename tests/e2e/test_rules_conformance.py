@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 GOLDEN = Path(__file__).parents[1] / "golden"
 AMOUNTS: dict[str, Any] = json.loads((GOLDEN / "amounts.json").read_text("utf-8"))
 STARTS: list[dict[str, Any]] = json.loads((GOLDEN / "starts.json").read_text("utf-8"))["starts"]
+COUNTS: list[dict[str, Any]] = json.loads((GOLDEN / "starts.json").read_text("utf-8"))["counts"]
 
 IN_PAGE = """
 (golden) => ({
@@ -32,6 +33,7 @@ IN_PAGE = """
   }),
   format: golden.format.map((c) => Money.format(c.minor, c.currency, c.options)),
   starts: golden.starts.map((c) => Checks.start(c.data).map((p) => p.path)),
+  counts: golden.counts.map((c) => Checks.counted(c.data).map((p) => p.path)),
 })
 """
 
@@ -47,7 +49,7 @@ async def test_the_page_and_shared_agree_on_every_golden_case(browser_context: A
     page = await browser_context.new_page()
     await page.goto(f"{server.url}/capture")
     await page.wait_for_function("typeof Money !== 'undefined' && typeof Checks !== 'undefined'")
-    browser = await page.evaluate(IN_PAGE, {**AMOUNTS, "starts": STARTS})
+    browser = await page.evaluate(IN_PAGE, {**AMOUNTS, "starts": STARTS, "counts": COUNTS})
 
     for case, got in zip(AMOUNTS["parse"], browser["parse"], strict=True):
         assert got == in_python(case), case
@@ -56,6 +58,11 @@ async def test_the_page_and_shared_agree_on_every_golden_case(browser_context: A
         assert text == format_money(case["minor"], case["currency"], **case["options"]) == case["text"], case
     for case, paths in zip(STARTS, browser["starts"], strict=True):
         python = refused_at(case["data"])
+        assert python == case["refused_at"]
+        assert (python is None) == (not paths), (case, paths)
+        assert python is None or any(p.startswith(python) for p in paths), (case, paths)
+    for case, paths in zip(COUNTS, browser["counts"], strict=True):
+        python = refused_at(case["data"], "stack.counted")
         assert python == case["refused_at"]
         assert (python is None) == (not paths), (case, paths)
         assert python is None or any(p.startswith(python) for p in paths), (case, paths)

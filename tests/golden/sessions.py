@@ -63,6 +63,8 @@ def project(view: dict[str, Any]) -> dict[str, Any]:
         "bb_per_hour": view["bb_per_hour"],
         "win_rate_profit": view["win_rate_profit"],
         "net_profit": view["net_profit"],
+        "big_blinds": view["big_blinds"],
+        "m": view["m"],
     }
 
 
@@ -83,6 +85,8 @@ def python_view(case: dict[str, Any]) -> dict[str, Any]:
         "bb_per_hour": view.bb_per_hour,
         "win_rate_profit": view.win_rate_profit,
         "net_profit": view.net_profit,
+        "big_blinds": view.big_blinds,
+        "m": view.m,
     }
 
 

@@ -15,9 +15,9 @@ from shared.events import GAMES, MAX_BATCH, decode_event
 from shared.money import MINOR_DIGITS
 from web.rules import TARGET, rules, rules_js
 
-STARTS: list[dict[str, Any]] = json.loads((Path(__file__).parents[1] / "golden" / "starts.json").read_text("utf-8"))[
-    "starts"
-]
+GOLDEN: dict[str, Any] = json.loads((Path(__file__).parents[1] / "golden" / "starts.json").read_text("utf-8"))
+STARTS: list[dict[str, Any]] = GOLDEN["starts"]
+COUNTS: list[dict[str, Any]] = GOLDEN["counts"]
 
 
 def test_the_committed_rules_script_is_the_generated_one() -> None:
@@ -35,9 +35,9 @@ def test_the_rules_carry_the_python_tables_and_field_bounds() -> None:
     assert table["events"]["mood.reported"]["score"] == {"kind": "int", "min": 1, "max": 5, "required": True}
 
 
-def refused_at(data: dict[str, Any]) -> str | None:
-    """Where the server's intake refuses a start with this data, or None when it accepts it."""
-    wire = {"type": "session.started", "id": str(uuid.uuid4()), "session_id": str(uuid.uuid4()), "seq": 1,
+def refused_at(data: dict[str, Any], type_: str = "session.started") -> str | None:
+    """Where the server's intake refuses an event of this type with this data, or None when it accepts it."""
+    wire = {"type": type_, "id": str(uuid.uuid4()), "session_id": str(uuid.uuid4()), "seq": 1,
             "at": "2026-11-23T20:00:00+00:00", "data": data}  # fmt: skip
     try:
         decode_event(json.dumps(wire).encode())
@@ -51,3 +51,8 @@ def refused_at(data: dict[str, Any]) -> str | None:
 @pytest.mark.parametrize("case", STARTS, ids=lambda c: str(c["refused_at"]))
 def test_the_server_judges_each_golden_start_as_written(case: dict[str, Any]) -> None:
     assert refused_at(case["data"]) == case["refused_at"]
+
+
+@pytest.mark.parametrize("case", COUNTS, ids=lambda c: str(c["refused_at"]))
+def test_the_server_judges_each_golden_stack_count_as_written(case: dict[str, Any]) -> None:
+    assert refused_at(case["data"], "stack.counted") == case["refused_at"]

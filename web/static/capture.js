@@ -92,12 +92,15 @@
     return box;
   }
 
-  /** A cash stack is money; a tournament stack is chips, with big blinds when the blinds are known. */
-  function stackText(s) {
+  /** A cash stack is money; a tournament stack is chips, with big blinds and M when the blinds are known. */
+  function stackText(view) {
+    const s = view.state;
     if (s.format === "cash") return money(s.stack, s.currency);
     if (s.stack == null) return "–";
-    const bbs = s.big_blind ? ` · ${Math.floor(s.stack / s.big_blind)} BB` : "";
-    return `${money(s.stack, Money.CHIPS)}${bbs}`;
+    const chips = money(s.stack, Money.CHIPS);
+    if (view.big_blinds == null) return chips;
+    return [chips, el("span", { class: "sub", "data-testid": "stack-depth" },
+      `${view.big_blinds.toLocaleString()} BB · M ${view.m.toFixed(1)}`)];
   }
 
   function syncNote(view, pendingStart) {
@@ -125,14 +128,15 @@
     const note = syncNote(view, pendingStart);
     const card = el("section", { class: "card live", "data-live-session": sid, "data-currency": s.currency,
       "data-format": s.format, "data-status": s.status, "data-stack": s.stack == null ? "" : String(s.stack),
-      "data-buy-in": String(s.buy_in), "data-fee": String(s.fee), "data-invested": String(s.invested), "data-started-at": s.started_at ? new Date(s.started_at).toISOString() : "",
+      "data-buy-in": String(s.buy_in), "data-fee": String(s.fee), "data-small-blind": String(s.small_blind),
+      "data-big-blind": String(s.big_blind), "data-ante": String(s.ante), "data-invested": String(s.invested), "data-started-at": s.started_at ? new Date(s.started_at).toISOString() : "",
       "data-version": String(s.version), "data-server": server.state, "data-testid": ids.card },
     el("div", { class: "title" }, el("h1", {}, stakes(s)),
       el("span", { class: `pill ${s.status}`, "data-testid": "status" }, s.status.replace("_", " "))),
     el("div", { class: "clock", role: "timer", "aria-label": "Time played", "data-testid": ids.clock },
       clock(view.played_seconds * 1000)),
     el("div", { class: "stats" },
-      stat("Stack", stackText(s), "", ids.stack),
+      stat("Stack", stackText(view), "", ids.stack),
       stat("Invested", money(s.invested, s.currency), "", ids.invested),
       stat("Profit", money(s.profit, s.currency, true), tone(s.profit), ids.profit),
       stat("Hourly", [view.hourly == null ? "–" : money(view.hourly, s.currency, true), bb], tone(view.hourly),

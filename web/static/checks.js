@@ -60,10 +60,22 @@ var Checks = (function () {
     if (RULES.start.big_blind_required_for.includes(value.format) && !(stakes && stakes.big_blind)) {
       if (!bad("$.data.stakes.big_blind")) out.push({ path: "$.data.stakes.big_blind", rule: "big_blind_required" });
     }
-    if (stakes && Number.isInteger(stakes.small_blind) && Number.isInteger(stakes.big_blind) &&
-      stakes.small_blind > stakes.big_blind) out.push({ path: "$.data.stakes.small_blind", rule: "small_above_big" });
+    blinds(stakes, "$.data.stakes", out);
     return out;
   }
 
-  return { data, start };
+  /** The small blind is at most the big blind (a start's stakes, a tournament count's blinds). */
+  function blinds(value, path, out) {
+    if (value && Number.isInteger(value.small_blind) && Number.isInteger(value.big_blind) &&
+      value.small_blind > value.big_blind) out.push({ path: `${path}.small_blind`, rule: "small_above_big" });
+  }
+
+  /** The problems of a stack count: its fields' bounds, then the blinds' rule. */
+  function counted(value) {
+    const out = data("stack.counted", value);
+    if (!out.some((p) => p.path.startsWith("$.data.blinds"))) blinds(value.blinds, "$.data.blinds", out);
+    return out;
+  }
+
+  return { data, start, counted };
 })();

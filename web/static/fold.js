@@ -33,6 +33,15 @@ var Fold = (function () {
   function bbPerHour(hourly, bigBlind, format) {
     return hourly == null || !bigBlind || format !== "cash" ? null : round2(hourly / bigBlind);
   }
+  /** shared.figures.big_blinds and m_ratio: a tournament stack in whole big blinds, and Harrington's M. */
+  function bigBlinds(s) {
+    return s.stack == null || !s.big_blind || s.format !== "tournament" ? null : Math.floor(s.stack / s.big_blind);
+  }
+  function mRatio(s) {
+    const cost = s.small_blind + s.big_blind + s.ante;
+    if (s.stack == null || !cost || !s.big_blind || s.format !== "tournament") return null;
+    return Math.floor((s.stack * 10) / cost) / 10;
+  }
   const secs = (ms) => Math.trunc(ms / 1000);
 
   /** shared.events.Event.order_key: device time, device, seq, id. */
@@ -113,6 +122,9 @@ var Fold = (function () {
       case "session.started": start(s, at, d); break;
       case "stack.counted":
         s.stack = d.amount; // money at a cash game, chips at a tournament
+        if (d.blinds && s.format === "tournament") {  // the level the tournament is at now
+          Object.assign(s, { small_blind: d.blinds.small_blind, big_blind: d.blinds.big_blind, ante: d.blinds.ante || 0 });
+        }
         point(s, at);
         break;
       case "chips.added":
@@ -199,7 +211,7 @@ var Fold = (function () {
     const winRate = s.profit - s.jackpot;
     const hourly = hourlyRate(winRate, seconds);
     return { state: s, played_seconds: seconds, hourly, bb_per_hour: bbPerHour(hourly, s.big_blind, s.format),
-      win_rate_profit: winRate, net_profit: s.profit - s.tips };
+      win_rate_profit: winRate, net_profit: s.profit - s.tips, big_blinds: bigBlinds(s), m: mRatio(s) };
   }
 
   return { fold, liveView, playedSeconds, effective };

@@ -186,7 +186,36 @@ var Pad = (function () {
       invested: node && node.dataset.invested ? Number(node.dataset.invested) : local && local.invested,
       startedAt: node && node.dataset.startedAt ? Date.parse(node.dataset.startedAt) : local && local.started_at,
       onBreak: node && node.dataset.status ? node.dataset.status === "on_break" : local && local.status === "on_break",
+      smallBlind: node && node.dataset.smallBlind ? Number(node.dataset.smallBlind) : local && local.small_blind,
+      bigBlind: node && node.dataset.bigBlind ? Number(node.dataset.bigBlind) : local && local.big_blind,
+      ante: node && node.dataset.ante ? Number(node.dataset.ante) : local && local.ante,
     };
+  }
+
+  /** A tournament's blinds now, in chips, with the count: filled with the level it was at, changed when it goes up. */
+  function blindsFields(s) {
+    const chipsText = (v) => (v ? String(v) : "");
+    return el("fieldset", { class: "blinds" }, el("legend", {}, "Blinds now (chips, optional)"),
+      el("div", { class: "row three" },
+        field("Small blind", "sb", { inputmode: "numeric", autocomplete: "off", value: chipsText(s.smallBlind) }),
+        field("Big blind", "bb", { inputmode: "numeric", autocomplete: "off", value: chipsText(s.bigBlind) }),
+        field("Ante", "ante", { inputmode: "numeric", autocomplete: "off", value: chipsText(s.ante) })));
+  }
+
+  const COUNT_FIELDS = { "$.data.blinds.small_blind": ["sb", "The small blind is larger than the big blind."] };
+
+  /** A tournament count: the chips, and the blinds when any are typed (a big blind is then needed). */
+  function readCount(v) {
+    const got = amounts(v, ["amount"], Money.CHIPS);
+    const typed = counts({ ...v, ante: /^0*$/.test(v.ante.trim()) ? "" : v.ante }, ["sb", "bb", "ante"]);
+    if (typed.sb == null && typed.bb == null && typed.ante == null) return got; // the blinds stay as they were
+    if (typed.bb == null) throw [{ field: "bb", message: "Enter the big blind too, or leave the blinds empty." }];
+    const data = { amount: got.amount, blinds: { small_blind: typed.sb ?? Math.floor(typed.bb / 2),
+      big_blind: typed.bb, ante: typed.ante ?? 0 } };
+    const problems = Checks.counted(data).map((p) => COUNT_FIELDS[p.path] || ["bb", `${p.rule} (${p.path})`])
+      .map(([where, words]) => ({ field: where, message: words }));
+    if (problems.length) throw problems;
+    return data;
   }
 
   /** A tournament counts chips, a cash game money: the same parser and formatter, with chips as the unit. */
@@ -195,10 +224,13 @@ var Pad = (function () {
   const actions = {
     async stack(id, s) {
       const unit = stackUnit(s);
-      const label = s.format === "cash" ? `Chips in front of you (${s.currency})` : "Chips in front of you";
-      const v = await ask("Stack count", [amountField(label, "amount", major(s.stack, unit))], "Save count",
-        null, (values) => amounts(values, ["amount"], unit));
-      if (v) await record(id, "stack.counted", { amount: v.amount }, `Stack ${money(v.amount, unit)} saved`);
+      const cash = s.format === "cash";
+      const label = cash ? `Chips in front of you (${s.currency})` : "Chips in front of you";
+      const fields = [amountField(label, "amount", major(s.stack, unit))];
+      if (!cash) fields.push(blindsFields(s));
+      const v = await ask("Stack count", fields, "Save count", null,
+        (values) => (cash ? amounts(values, ["amount"], unit) : readCount(values)));
+      if (v) await record(id, "stack.counted", v, `Stack ${money(v.amount, unit)} saved`);
     },
     async rebuy(id, s) {
       await chips(id, s, "rebuy", s.format === "cash" ? "Rebuy" : "Re-entry");
@@ -347,8 +379,9 @@ var Pad = (function () {
   function readStart(v) {
     const currency = v.currency;
     const unitOk = RULES.currency.iso.includes(currency);
-    const names = ["buy_in", ...(v.format === "tournament" ? ["fee", "bounty"] : []),
-      ...(v.bb.trim() ? ["bb"] : []), ...(v.sb.trim() ? ["sb"] : [])];
+    const tour = v.format === "tournament";
+    const blindNames = [...(v.bb.trim() ? ["bb"] : []), ...(v.sb.trim() ? ["sb"] : [])];
+    const names = ["buy_in", ...(tour ? ["fee", "bounty"] : blindNames)];
     const problems = [];
     let got = {};
     try {
@@ -359,7 +392,8 @@ var Pad = (function () {
     }
     let stackAt = {};
     try {
-      stackAt = v.format === "tournament" ? counts(v, ["starting_stack", "entrants"]) : {};
+      stackAt = tour ? counts(v, ["starting_stack", "entrants"]) : {};
+      if (tour) Object.assign(got, counts(v, blindNames)); // a tournament's blinds are chips
     } catch (list) {
       if (!Array.isArray(list)) throw list;
       problems.push(...list);
@@ -394,11 +428,13 @@ var Pad = (function () {
     const format = select("format", [["cash", "Cash game"], ["tournament", "Tournament"]], d.format,
       { "data-testid": "start-format" });
     const t = d.format === "tournament";
+    // A cash game's blinds are money; a tournament's are chips (they go up by level: each count may say them).
+    const blindText = (v) => (t ? (v ? String(v) : "") : major(v, cur));
     const cashOnly = el("div", {}, el("div", { class: "row" },
       field("Small blind", "sb", { inputmode: "decimal", autocomplete: "off",
-        value: t ? "" : major(d.stakes && d.stakes.small_blind, cur) }),
+        value: blindText(d.stakes && d.stakes.small_blind) }),
       field("Big blind", "bb", { inputmode: "decimal", autocomplete: "off",
-        value: t ? "" : major(d.stakes && d.stakes.big_blind, cur) })));
+        value: blindText(d.stakes && d.stakes.big_blind) })));
     const tournamentOnly = el("div", {},
       el("div", { class: "row" },
         field("Fee", "fee", { inputmode: "decimal", autocomplete: "off", value: major(d.fee || 0, cur) }),
@@ -408,14 +444,17 @@ var Pad = (function () {
           value: d.starting_stack ? String(d.starting_stack) : "" }),
         field("Entrants (later is fine)", "entrants", { inputmode: "numeric", autocomplete: "off" })));
     const blinds = [...cashOnly.querySelectorAll("input")];
-    const typedBlinds = blinds.map((i) => i.value);
+    // What each format's blinds hold while the player switches: a tournament's are not the last cash game's.
+    const typed = { cash: blinds.map((i) => (t ? "" : i.value)), tournament: blinds.map((i) => (t ? i.value : "")) };
+    let shownFormat = d.format;
     const show = () => {
       const tour = format.value === "tournament";
       tournamentOnly.hidden = !tour;
-      // A tournament's blinds are not the last cash game's: empty unless the player types them.
-      blinds.forEach((input, i) => (input.value = tour ? "" : typedBlinds[i]));
+      typed[shownFormat] = blinds.map((i) => i.value);
+      shownFormat = format.value;
+      blinds.forEach((input, i) => (input.value = typed[shownFormat][i]));
       for (const span of cashOnly.querySelectorAll(".field > span")) {
-        span.textContent = span.textContent.replace(/ \(optional\)$/, "") + (tour ? " (optional)" : "");
+        span.textContent = span.textContent.replace(/ \(chips, optional\)$/, "") + (tour ? " (chips, optional)" : "");
       }
     };
     format.addEventListener("change", show);
@@ -687,9 +726,14 @@ var Pad = (function () {
   const EDITS = {
     async "stack.counted"(data, s) {
       const unit = stackUnit(s);
-      const v = await ask("Edit stack count", [amountField(s.format === "cash" ? `Stack (${s.currency})` : "Chips",
-        "amount", major(data.amount, unit))], "Save change", null, (values) => amounts(values, ["amount"], unit));
-      return v && { amount: v.amount };
+      const cash = s.format === "cash";
+      const fields = [amountField(cash ? `Stack (${s.currency})` : "Chips", "amount", major(data.amount, unit))];
+      // A tournament count keeps its blinds unless they are changed here (empty: the level before it counts).
+      const b = data.blinds || {};
+      if (!cash) fields.push(blindsFields({ smallBlind: b.small_blind, bigBlind: b.big_blind, ante: b.ante }));
+      const v = await ask("Edit stack count", fields, "Save change", null,
+        (values) => (cash ? amounts(values, ["amount"], unit) : readCount(values)));
+      return v && (cash ? { amount: v.amount } : v);
     },
     async "chips.added"(data, s) {
       const v = await ask(`Edit ${TAP_WORDS["chips.added"].toLowerCase()}`, [amountField(`Amount (${s.currency})`,
