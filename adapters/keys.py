@@ -26,6 +26,7 @@ Every key starts with ``pbt:``::
     pbt:pair:<code hash>        string  a pending pairing
     pbt:tilt:<user>             string  the user's tilt engine state, with a TTL
     pbt:metrics:lag:<sink>      list    recent acceptance-to-sink lags in ms
+    pbt:metrics:worker          hash    the workers' counters and histograms (``adapters/metrics.py``)
     pbt:rate:<user>:<what>:<window>  string  a rate or quota counter (batches per second, sessions per day), TTL
 """
 
@@ -38,6 +39,7 @@ OUTBOX = f"{PREFIX}:outbox"  # stream of accepted batches, one consumer group pe
 USERS = f"{PREFIX}:users"  # hash: user name -> user id
 LAYOUT = f"{PREFIX}:layout"  # string: the key layout version this store is in
 DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of outbox entries a sink could not take, with the reason
+WORKER_METRICS = f"{PREFIX}:metrics:worker"  # hash: the workers' counters and histograms, one field per sample
 
 
 def token(token_hash: str) -> str:

@@ -23,7 +23,8 @@ class Health(msgspec.Struct, frozen=True):
     fanout: dict[str, int] = {}
 
 
-async def _run(checks: Mapping[str, ReadinessCheck], timeout: float) -> dict[str, str]:  # noqa: ASYNC109
+async def run_checks(checks: Mapping[str, ReadinessCheck], timeout: float) -> dict[str, str]:  # noqa: ASYNC109
+    """Each check's answer: ``ok``, or ``failing:`` and why (an exception, or no answer within ``timeout``)."""
     results: dict[str, str] = {}
     for name, check in checks.items():
         try:
@@ -37,14 +38,14 @@ async def _run(checks: Mapping[str, ReadinessCheck], timeout: float) -> dict[str
 @get("/healthz", tags=["health"], summary="The process is up and its Redis answers (503 while Redis is down)")
 async def healthz(state: State) -> Response[Health]:
     # Without Redis this process can take no write: saying "ok" then would hide the outage from the operator.
-    checks = await _run({"redis": state.readiness["redis"]}, LIVENESS_TIMEOUT_S)
+    checks = await run_checks({"redis": state.readiness["redis"]}, LIVENESS_TIMEOUT_S)
     ok = checks["redis"] == "ok"
     return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
 
 
 @get("/readyz", tags=["health"], summary="Redis, ClickHouse, Kafka (when configured) and the tilt model answer")
 async def readyz(state: State) -> Response[Health]:
-    checks = await _run(state.readiness, READINESS_TIMEOUT_S)
+    checks = await run_checks(state.readiness, READINESS_TIMEOUT_S)
     ok = all(v == "ok" for v in checks.values())
     fanout: dict[str, int] = {}
     figures = state.get("fanout_figures")

@@ -100,7 +100,8 @@ def make_worker(runtime: Runtime, *, handle_signals: bool) -> Worker:
             if isinstance(sink, TiltSink):
                 sink.bind(ctx["redis"])
         vapid = load_or_create_vapid(runtime.settings.data_dir)
-        install_push(ctx, PushBook(ctx["redis"]), PushSender.from_settings(vapid, runtime.settings))
+        sender = PushSender.from_settings(vapid, runtime.settings)
+        install_push(ctx, PushBook(ctx["redis"]), sender, figures=ctx["redis"])
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         sender = ctx.get("push_sender")

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Self
 
@@ -42,11 +42,13 @@ def wait_until(condition: Callable[[], object], what: str, timeout: float = 30.0
 class Served:
     """One `bankroll serve` child on its own data directory and port."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, env: Mapping[str, str] | None = None) -> None:
+        """``env``: settings beyond the data directory and port (``BANKROLL_METRICS_TOKEN``, ``LOG_FORMAT``, …)."""
         self.data_dir = data_dir
         self.port = port or free_port()
         self.env = {**os.environ, "BANKROLL_DATA_DIR": str(data_dir), "PORT": str(self.port), "LOG_LEVEL": "INFO"}
         self.env.pop("REDIS_URL", None)  # the private redis-server, as `make run` does
+        self.env.update(env or {})
         self.base = f"http://127.0.0.1:{self.port}"
         # Its output goes to a file, not a pipe nobody reads while it runs (a full pipe would block the server).
         self.log_path = data_dir.parent / f"serve-{self.port}.log"

@@ -1,8 +1,9 @@
-"""Private Kafka and Redis servers for integration tests and benchmarks, each on a free port in its own directory.
+"""Private Kafka, Redis and Prometheus servers for integration tests and benchmarks, each on a free port in its own
+directory.
 
-Both are the real thing: Apache Kafka from the Maven Central jars (``ops/kafka/kafka.sh``, single-node KRaft on
-Java 17) and Debian's ``redis-server``. Each can be stopped and started again on the same port and directory, so
-fault tests can take a service away for a while and bring it back with its data.
+All are the real thing: Apache Kafka from the Maven Central jars (``ops/kafka/kafka.sh``, single-node KRaft on
+Java 17), Debian's ``redis-server`` and Debian's ``prometheus``. Kafka and Redis can be stopped and started again
+on the same port and directory, so fault tests can take a service away for a while and bring it back with its data.
 
 Exceptions::
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import shutil
 import signal
 import socket
@@ -20,9 +22,11 @@ import struct
 import subprocess
 import threading
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SCRIPT = REPO_ROOT / "ops" / "kafka" / "kafka.sh"
@@ -191,8 +195,45 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
     return bytes(chunks)
 
 
-class RedisServer:
-    """A ``redis-server`` child process on 127.0.0.1 keeping its files (AOF) in ``data_dir``."""
+class ChildServer:
+    """A server this test process runs as its child: its pid, whether it lives, and a stop that always ends it."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while this object started it, else None."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut down cleanly (SIGTERM), SIGKILL after ``timeout``. Does nothing if it is not running."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class RedisServer(ChildServer):
+    """A ``redis-server`` child process on 127.0.0.1 keeping its files (AOF) in ``data_dir``; its ``stop`` flushes
+    the AOF (SIGTERM)."""
 
     def __init__(self, data_dir: Path, port: int, appendonly: bool = True, appendfsync: str = "everysec") -> None:
         self.data_dir = data_dir
@@ -210,16 +251,6 @@ class RedisServer:
     def log_file(self) -> Path:
         """Where redis-server writes its log."""
         return self.data_dir / "redis.log"
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while this object started it, else None."""
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def running(self) -> bool:
-        """Whether the server process is alive."""
-        return self._process is not None and self._process.poll() is None
 
     def start(self, timeout: float = 30.0) -> None:
         """Start the server (loading its AOF if there is one) and wait until it answers PING."""
@@ -260,18 +291,6 @@ class RedisServer:
             time.sleep(0.05)
         raise ServiceError(f"Redis on port {self.port} did not answer PING within {timeout}s; see {self.log_file}")
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Shut down cleanly (SIGTERM: the AOF is flushed). Does nothing if it is not running."""
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
     def kill(self) -> None:
         """Crash the server (SIGKILL): writes from the last second may be lost, as in a power cut."""
         process = self._process
@@ -284,14 +303,6 @@ class RedisServer:
         """Stop (if running) and start again on the same port and directory; the AOF brings the data back."""
         self.stop()
         self.start()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def start_redis(tmp_dir: Path, appendonly: bool = True) -> RedisServer:
@@ -398,3 +409,109 @@ class RedisRelay:
         self._pumps.update(pumps)
         await asyncio.gather(*pumps, return_exceptions=True)
         self._pumps.difference_update(pumps)
+
+
+PROMETHEUS = Path("/usr/bin/prometheus")
+
+
+def missing_prometheus_tools() -> str | None:
+    """Say what is missing to run Prometheus here, or None if nothing is."""
+    if not PROMETHEUS.is_file():
+        return f"{PROMETHEUS} is not installed (apt-get install prometheus)"
+    return None
+
+
+class PrometheusServer(ChildServer):
+    """Debian's ``prometheus`` child process scraping one target's ``/metrics`` with a bearer token.
+
+    Its configuration is written into ``data_dir`` (the token in a file of its own, as an operator would keep it)
+    with a short scrape interval; its TSDB lives there too. Queries go through its HTTP API (``query``).
+    """
+
+    def __init__(self, data_dir: Path, port: int, target: str, token: str, interval_s: float = 0.5) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.target = target
+        self.token = token
+        self.interval_s = interval_s
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "prometheus.log"
+
+    def _configure(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        token_file = self.data_dir / "bankroll_token"
+        token_file.write_text(self.token)
+        token_file.chmod(0o600)
+        config = self.data_dir / "prometheus.yml"
+        # JSON is YAML: written with json.dumps, nothing in it needs quoting by hand.
+        config.write_text(
+            json.dumps(
+                {
+                    "global": {"scrape_interval": f"{int(self.interval_s * 1000)}ms", "scrape_timeout": "400ms"},
+                    "scrape_configs": [
+                        {
+                            "job_name": "bankroll",
+                            "authorization": {"credentials_file": str(token_file)},
+                            "static_configs": [{"targets": [self.target]}],
+                        }
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return config
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start Prometheus and wait until ``/-/ready`` answers 200."""
+        config = self._configure()
+        args = [
+            str(PROMETHEUS),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
+        with self.log_file.open("ab") as log:
+            self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ServiceError(f"prometheus exited with {self._process.returncode}; see {self.log_file}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise ServiceError(f"Prometheus on {self.url} was not ready within {timeout}s; see {self.log_file}")
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """The instant vector of a PromQL query (``data.result``): each sample's ``metric`` labels and ``value``."""
+        url = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            body = json.loads(answer.read())
+        if body.get("status") != "success":
+            raise ServiceError(f"query {promql!r} failed: {body}")
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+
+def start_prometheus(tmp_dir: Path, target: str, token: str) -> PrometheusServer:
+    """Start a private Prometheus scraping ``target`` (``host:port``) with ``token`` as bearer, on a free port.
+
+    Returns:
+        The running server; call ``stop()`` when done (it is also stopped when the interpreter exits).
+    """
+    server = PrometheusServer(tmp_dir, free_port(), target, token)
+    atexit.register(server.stop)
+    server.start()
+    return server

@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters import keys
+from adapters.metrics import SINK_BATCH_SECONDS, SINK_EVENTS, SINK_FAILURES, Tally
 from adapters.outbox import ENTRY_FIELD, FanoutFigures, OutboxEntry, decode_entry
 from shared.errors import InvalidEvent, SinkUnavailable
 from workers import deadletters
@@ -144,13 +145,20 @@ async def _deliver(redis: Redis, sink: Sink, batch: list[Any]) -> int:
             settled.append(message_id)
     written: list[_Item] = []
     refused: list[tuple[_Item, Exception]] = []
+    tally = Tally()
+    started = time.perf_counter()
     try:
         await _write(sink, items, written, refused)
+        if items:
+            tally.observe(SINK_BATCH_SECONDS, time.perf_counter() - started, sink.name)
     finally:
         # Even when the sink went down half-way, what it took is acked and not sent again.
         settled += await _count_refusals(redis, sink, refused)
-        await _ack(redis, sink, [m for m, _, _ in written], settled)
-    return sum(len(entry.events) for _, _, entry in written)
+        events = sum(len(entry.events) for _, _, entry in written)
+        tally.count(SINK_EVENTS, sink.name, n=events)
+        tally.count(SINK_FAILURES, sink.name, "refused", n=len(refused))
+        await _ack(redis, sink, [m for m, _, _ in written], settled, tally)
+    return events
 
 
 async def _write(sink: Sink, items: list[_Item], written: list[_Item], refused: list[tuple[_Item, Exception]]) -> None:
@@ -194,13 +202,15 @@ async def _count_refusals(redis: Redis, sink: Sink, refused: list[tuple[_Item, E
     return given_up
 
 
-async def _ack(redis: Redis, sink: Sink, written: list[bytes], settled: list[bytes]) -> None:
+async def _ack(redis: Redis, sink: Sink, written: list[bytes], settled: list[bytes], tally: Tally) -> None:
     done = written + settled
-    if not done:
+    if not done and not tally:
         return
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.xack(keys.OUTBOX, group(sink), *done)
-        pipe.hdel(keys.outbox_tries(sink.name), *done)
+        if done:
+            pipe.xack(keys.OUTBOX, group(sink), *done)
+            pipe.hdel(keys.outbox_tries(sink.name), *done)
+        tally.queue(pipe)
         if written:
             now_ms = int(time.time() * 1000)
             lags = [now_ms - int(i.split(b"-")[0]) for i in written]
@@ -329,6 +339,9 @@ async def drain_safely(redis: Redis, sink: Sink, consumer: str) -> int | None:
             return await drain(redis, sink, consumer)
     except SinkUnavailable as exc:
         log.warning("sink %s unavailable, will retry: %s", sink.name, exc)
+        tally = Tally()
+        tally.count(SINK_FAILURES, sink.name, "unavailable")
+        await tally.save(redis)
         return None
 
 

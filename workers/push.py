@@ -36,10 +36,12 @@ import msgspec
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from redis.asyncio import Redis
 from webpush import WebPush
 from webpush.types import WebPushSubscription
 
 from adapters.jobs import PUSH_JOB
+from adapters.metrics import PUSHES, Tally
 from adapters.push import PushBook, VapidKeys
 from shared.errors import InvalidInput, SinkUnavailable
 from shared.money import format_money
@@ -362,6 +364,7 @@ class DeliveryReport(msgspec.Struct, frozen=True):
 
     user_id: str
     results: list[SendResult]
+    retried: int = 0  # sends answered "retry later" and sent again within this delivery
 
     def endpoints(self, outcome: Outcome) -> list[str]:
         return [r.endpoint for r in self.results if r.outcome is outcome]
@@ -421,7 +424,7 @@ async def deliver_alert(
     body = msgspec.json.encode(payload)
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(_deliver_one(sender, sub, body, payload, retry, sleep)) for sub in subs]
-    results = [task.result() for task in tasks]
+    results = [task.result()[0] for task in tasks]
     for result in results:
         if result.outcome is Outcome.GONE:
             try:
@@ -437,12 +440,13 @@ async def deliver_alert(
                 result.status,
                 result.detail,
             )
-    return DeliveryReport(user_id=user_id, results=results)
+    return DeliveryReport(user_id=user_id, results=results, retried=sum(task.result()[1] for task in tasks))
 
 
 async def _deliver_one(
     sender: PushSender, sub: PushSubscription, body: bytes, payload: AlertPayload, retry: RetryPolicy, sleep: Sleep
-) -> SendResult:
+) -> tuple[SendResult, int]:
+    """The last result for one subscription, and how many sends before it were retried."""
     attempt = 0
     while True:
         try:
@@ -450,14 +454,25 @@ async def _deliver_one(
         except Exception as exc:
             # A stored subscription that cannot be encrypted for, say; it must not sink the others.
             log.exception("push to %s could not be prepared", origin(sub.endpoint))
-            return SendResult(sub.endpoint, Outcome.FAILED, detail=f"{type(exc).__name__}: {exc}")
+            return SendResult(sub.endpoint, Outcome.FAILED, detail=f"{type(exc).__name__}: {exc}"), attempt
         attempt += 1
         if result.outcome is not Outcome.RETRY or attempt >= retry.attempts:
-            return result
+            return result, attempt - 1
         delay = retry.delay(attempt - 1, result.retry_after_s)
         if delay > retry.max_wait_s:
-            return result
+            return result, attempt - 1
         await sleep(delay)
+
+
+def _tally(report: DeliveryReport, follows: bool) -> Tally:
+    """A delivery's sends by outcome: a pending one is retried when a later round follows, else it failed."""
+    tally = Tally()
+    pending = len(report.pending)
+    tally.count(PUSHES, "sent", n=len(report.delivered))
+    tally.count(PUSHES, "gone", n=len(report.gone))
+    tally.count(PUSHES, "retried", n=report.retried + (pending if follows else 0))
+    tally.count(PUSHES, "failed", n=len(report.endpoints(Outcome.FAILED)) + (0 if follows else pending))
+    return tally
 
 
 # --- the arq job ----------------------------------------------------------------------------------------------
@@ -472,11 +487,21 @@ def push_job_id(user_id: str, alert: Alert) -> str:
     return f"push:{user_id}:{alert.session_id}:{alert.kind}:{int(alert.at.timestamp() * 1000)}"
 
 
-def install_push(ctx: dict[str, Any], book: PushBook, sender: PushSender, retry: RetryPolicy = RetryPolicy()) -> None:
-    """Put what ``push_alert_job`` needs into the arq context (call from the worker's on_startup)."""
+def install_push(
+    ctx: dict[str, Any],
+    book: PushBook,
+    sender: PushSender,
+    retry: RetryPolicy = RetryPolicy(),
+    figures: Redis | None = None,
+) -> None:
+    """Put what ``push_alert_job`` needs into the arq context (call from the worker's on_startup).
+
+    ``figures``: the Redis that keeps the worker's metrics (``adapters.metrics``); None counts nothing.
+    """
     ctx["push_book"] = book
     ctx["push_sender"] = sender
     ctx["push_retry"] = retry
+    ctx["push_figures"] = figures
 
 
 async def push_alert_job(
@@ -497,7 +522,8 @@ async def push_alert_job(
         endpoints=endpoints,
         retry=ctx["push_retry"],
     )
-    if report.pending and round_no < PUSH_ROUNDS:
+    follows = bool(report.pending) and round_no < PUSH_ROUNDS
+    if follows:
         after = max((r.retry_after_s or 0.0 for r in report.results if r.outcome is Outcome.RETRY), default=0.0)
         defer_s = max(after, 30.0 * 2 ** (round_no - 1))
         follow_up = f"{ctx['job_id']}:round{round_no + 1}" if ctx.get("job_id") else None
@@ -506,6 +532,8 @@ async def push_alert_job(
         )
     elif report.pending:
         log.warning("giving up on %d push subscription(s) of user %s", len(report.pending), user_id)
+    if ctx.get("push_figures") is not None:
+        await _tally(report, follows).save(ctx["push_figures"])
     return {outcome.value: len(report.endpoints(outcome)) for outcome in Outcome}
 
 

@@ -75,8 +75,11 @@ class TiltEngine:
         self.config = config or policy_from_card(scorer)
         self.players: dict[str, TrackedPlayer] = {}
 
-    def observe(self, user: str, event: Event) -> Alert | None:
-        """Take one of ``user``'s events (in order); return the alert to send, if any."""
+    def observe(self, user: str, event: Event, scores: list[float] | None = None) -> Alert | None:
+        """Take one of ``user``'s events (in order); return the alert to send, if any.
+
+        ``scores``: when given, the risk the model gave the event is appended to it (the worker's metrics).
+        """
         player = self.players.get(user)
         if player is None:
             player = self.players[user] = TrackedPlayer()
@@ -109,7 +112,10 @@ class TiltEngine:
             return None
         moment: Moment = "end" if ended else "start" if isinstance(event.data, SessionStarted) else "play"
         # Reasons cost a dozen extra model rows: work them out only for the events that do alert.
-        tick = _tick(history, running, event.at, self.scorer.risk(vector), moment)
+        risk = self.scorer.risk(vector)
+        if scores is not None:
+            scores.append(risk)
+        tick = _tick(history, running, event.at, risk, moment)
         if ended:
             tick = msgspec.structs.replace(tick, strong_signals=pause_signals(running, vector))
         alert = decide(self.config, player.policy, policy, tick)

@@ -19,6 +19,7 @@ import msgspec
 
 from adapters import keys
 from adapters.jobs import PUSH_JOB
+from adapters.metrics import TILT_ALERTS, TILT_SCORE, Tally
 from adapters.outbox import OutboxEntry
 from adapters.sessions import stored_events
 from shared.amendments import is_amendment
@@ -94,11 +95,16 @@ class TiltSink(Sink):
         # A session voided or corrected in these entries is folded again from its events seen so far.
         amended = {str(e.session_id) for e in ordered if is_amendment(e) and e.session_id is not None}
         seen = {sid: await self._seen_events(user_id, sid, fresh, floor) for sid in sorted(amended)}
-        alerts = await anyio.to_thread.run_sync(self._observe, engine, user_id, raw, ordered, seen)
+        risks: list[float] = []
+        alerts = await anyio.to_thread.run_sync(self._observe, engine, user_id, raw, ordered, seen, risks)
+        tally = Tally()
+        for risk in risks:
+            tally.observe(TILT_SCORE, risk)
         # Queue pushes before the state is saved: a crash in between redelivers the events, which give the same
         # alerts, whose job ids are already taken.
         for alert in alerts:
             log.info("tilt alert for session %s: %.2f %s", alert.session_id, alert.score, alert.reasons)
+            tally.count(TILT_ALERTS, alert.kind)
             payload = _ENC.encode(alert_payload(alert))
             await self.redis.enqueue_job(PUSH_JOB, user_id, payload, _job_id=push_job_id(user_id, alert))
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -110,6 +116,7 @@ class TiltSink(Sink):
                 pipe.lpush(keys.alerts(user_id), _ENC.encode(alert))
                 pipe.publish(keys.alert_channel(user_id), _ENC.encode(alert))  # live subscribers (GraphQL)
             pipe.ltrim(keys.alerts(user_id), 0, ALERTS_KEPT - 1)
+            tally.queue(pipe)  # counted with the state that took the events: a redelivery is not counted again
             await pipe.execute()
 
     async def _seen_events(self, user_id: str, session_id: str, fresh: list[Event], floor: float) -> list[Event]:
@@ -128,11 +135,16 @@ class TiltSink(Sink):
 
     @staticmethod
     def _observe(
-        engine: TiltEngine, user_id: str, raw: bytes | None, events: list[Event], amended: dict[str, list[Event]]
+        engine: TiltEngine,
+        user_id: str,
+        raw: bytes | None,
+        events: list[Event],
+        amended: dict[str, list[Event]],
+        scores: list[float],
     ) -> list[Alert]:
         if raw is not None:
             engine.import_player(user_id, raw)
-        alerts = [alert for event in events if (alert := engine.observe(user_id, event)) is not None]
+        alerts = [alert for event in events if (alert := engine.observe(user_id, event, scores)) is not None]
         for session_id, seen in amended.items():
             engine.refold(user_id, session_id, seen)
         return alerts

@@ -25,7 +25,8 @@ class Received(msgspec.Struct, frozen=True):
 
 
 class PushEndpoint:
-    """A push service stand-in: ``/ok/…`` answers 201, ``/gone/…`` 410, ``/hang/…`` nothing until teardown."""
+    """A push service stand-in: ``/ok/…`` answers 201, ``/gone/…`` 410, ``/busy/…`` 503 (try again later),
+    ``/hang/…`` nothing until teardown."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -38,7 +39,7 @@ class PushEndpoint:
                 endpoint.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 if self.path.startswith("/hang/"):
                     endpoint.release.wait(30)
-                status = 410 if self.path.startswith("/gone/") else 201
+                status = {"gone": 410, "busy": 503}.get(self.path.split("/")[1], 201)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

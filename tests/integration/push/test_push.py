@@ -11,16 +11,27 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from adapters import metrics
 from adapters.push import PushBook, VapidKeys
 from shared.settings import Settings
 from shared.tilt_policy import Alert
 from tests.conftest import Player
 from tests.integration.push.browser import FakeBrowser, parse_vapid_header, verified_claims
 from tests.integration.push.conftest import PushEndpoint
-from workers.push import Outcome, PushSender, RetryPolicy, alert_payload, deliver_alert
+from workers.push import (
+    PUSH_ROUNDS,
+    Outcome,
+    PushSender,
+    RetryPolicy,
+    alert_payload,
+    deliver_alert,
+    install_push,
+    push_alert_job,
+)
 
 SUBSCRIPTIONS = "/api/v1/push/subscriptions"
 ALERT = Alert("sess-42", datetime(2025, 3, 1, 23, 5, tzinfo=UTC), 0.87, ["lost 3 big pots", "faster play"])
@@ -163,3 +174,20 @@ async def test_a_player_cannot_unsubscribe_another_player_s_device(
     response = await push_client.request("DELETE", SUBSCRIPTIONS, json={"endpoint": endpoint}, headers=bob.headers)
     assert response.status_code == 204
     assert [s.endpoint for s in await PushBook(redis).list(alice.user_id)] == [endpoint]
+
+
+async def test_pushes_are_counted_by_outcome_in_the_worker_figures(
+    push_client: AsyncTestClient[Any], redis: Redis, alice: Player, push_endpoint: PushEndpoint, vapid: VapidKeys
+) -> None:
+    for kind in ("ok", "gone", "busy"):
+        await subscribe(push_client, alice, FakeBrowser(), push_endpoint.url(kind))
+    ctx: dict[str, Any] = {"redis": redis}
+    async with PushSender(vapid, "mailto:ops@bankroll.invalid") as sender:
+        install_push(ctx, PushBook(redis), sender, RetryPolicy(attempts=2, base_s=0.01), figures=redis)
+        # The last round: the busy device is retried once within it, then given up.
+        counts = await push_alert_job(ctx, alice.user_id, msgspec.json.encode(alert_payload(ALERT)), None, PUSH_ROUNDS)
+
+    assert counts == {"delivered": 1, "gone": 1, "retry": 1, "failed": 0}
+    assert sum(r.path == "/busy/device-1" for r in push_endpoint.received) == 2
+    pushes = {s.labels: s.value for s in (await metrics.read(redis))[metrics.PUSHES]}
+    assert pushes == {("sent",): 1, ("gone",): 1, ("retried",): 1, ("failed",): 1}

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
 from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from adapters import keys
@@ -20,11 +22,12 @@ from adapters.push import PushBook
 from bankroll.wiring import Runtime, make_app
 from shared.events import MAX_BATCH, to_wire
 from shared.push import PushSubscription
-from shared.settings import Settings
+from shared.settings import Settings, load_settings
 from shared.simulator import simulate
 from tests.conftest import Player, eventually, make_player
 from tests.integration.push.browser import FakeBrowser
 from tests.integration.push.conftest import PushEndpoint
+from tests.services import RedisServer
 from workers import outbox
 from workers.sinks import ClickHouseSink, Sink
 from workers.tilt.sink import TiltSink
@@ -90,3 +93,45 @@ async def test_a_tilting_session_produces_a_break_suggestion_with_reasons_and_a_
 
 async def _count(endpoint: PushEndpoint, path: str, expected: int) -> bool:
     return sum(r.path == path for r in endpoint.received) >= expected
+
+
+async def test_tilt_scores_alerts_and_pushes_by_outcome_show_on_metrics(
+    tmp_path: Path, redis_server: RedisServer, warehouse: Warehouse, redis: Redis, push_endpoint: PushEndpoint
+) -> None:
+    token = "scrape-0123456789abcdef"
+    settings = load_settings(
+        {"BANKROLL_DATA_DIR": str(tmp_path), "REDIS_URL": redis_server.url, "BANKROLL_METRICS_TOKEN": token}
+    )
+    tilt = TiltSink()
+    runtime = Runtime(settings=settings, warehouse=warehouse, sinks=[ClickHouseSink(warehouse), tilt])
+    tilted = await make_player(redis, "tilted")
+    await subscribe(redis, tilted, FakeBrowser(), push_endpoint.url("ok", "phone"))
+    await subscribe(redis, tilted, FakeBrowser(), push_endpoint.url("gone", "old-phone"))
+    async with AsyncTestClient(app=make_app(runtime), timeout=60) as client:
+        posted = await post_player(client, tilted, TILTED)
+        await eventually(lambda: tilt_caught_up(redis, tilt), timeout=60)
+        alerts = await redis.llen(keys.alerts(tilted.user_id))
+        assert alerts > 0, "the tilting player's sessions raised no alert"
+
+        async def pushed() -> dict[str, float] | None:
+            response = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+            samples = {
+                s.name + json.dumps(s.labels, sort_keys=True): s.value
+                for family in text_string_to_metric_families(response.text)
+                for s in family.samples
+            }
+            return samples if samples.get('bankroll_pushes_total{"outcome": "sent"}') == alerts else None
+
+        samples = await eventually(pushed, timeout=30)
+
+    # Every alert reached the phone; the old phone was found gone (and deleted) by the first push jobs to try it
+    # (jobs run side by side, so more than one may have listed it).
+    gone = sum(r.path == "/gone/old-phone" for r in push_endpoint.received)
+    assert gone >= 1 and samples['bankroll_pushes_total{"outcome": "gone"}'] == gone
+    assert 'bankroll_pushes_total{"outcome": "failed"}' not in samples
+    raised = sum(v for k, v in samples.items() if k.startswith("bankroll_tilt_alerts_total"))
+    assert raised == alerts
+    scored = samples["bankroll_tilt_score_count{}"]
+    assert alerts <= scored <= posted  # every cash event the model scored, once
+    assert samples['bankroll_tilt_score_bucket{"le": "+Inf"}'] == scored
+    assert 0 < samples["bankroll_tilt_score_sum{}"] < scored
