@@ -12,7 +12,7 @@ E2E_NODE := tests/e2e/node_modules/.package-lock.json
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-system: ## Install the Debian packages the app and its tests use (redis-server, chromium, Java, Maven, Node)
+system: ## Install the Debian packages the app and its tests use (redis-server, chromium, Java, Maven, Node, Prometheus)
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || command -v $$p >/dev/null || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
