@@ -11,6 +11,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from adapters import keys
+from adapters.logs import bind_user
 from shared.errors import InvalidInput, NotAllowed
 
 PAIRING_TTL_S = 15 * 60
@@ -87,11 +88,14 @@ class Accounts:
         raise InvalidInput(f"no user with id {user_id}")
 
     async def authenticate(self, token: str) -> Principal:
-        """Resolve a bearer token, or raise NotAllowed (unknown and revoked tokens look the same)."""
+        """Resolve a bearer token, or raise NotAllowed (unknown and revoked tokens look the same); the request's
+        log lines name the user from here on."""
         raw = await self.redis.get(keys.token(hash_token(token)))
         if raw is None:
             raise NotAllowed("the token is unknown or revoked; pair this device again")
-        return msgspec.json.decode(raw, type=Principal)
+        principal = msgspec.json.decode(raw, type=Principal)
+        bind_user(principal.user_id)
+        return principal
 
     async def devices(self, user_id: str) -> list[Device]:
         raw = await self.redis.hvals(keys.devices(user_id))

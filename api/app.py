@@ -144,6 +144,7 @@ def create_app(
             500: internal_error,
         },
         before_send=[add_edge_headers],
+        logging_config=None,  # Litestar's default would take over the root logger: adapters.logs.configure owns it
         debug=False,
     )
     complete_openapi(app)

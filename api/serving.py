@@ -1,4 +1,5 @@
-"""How the API is served: uvicorn with header and body deadlines, a connection cap and keep-alive timeout.
+"""How the API is served: uvicorn with header and body deadlines, a connection cap and keep-alive timeout, each
+request logged under its request id (``adapters.logs``).
 
 uvicorn closes idle keep-alive connections but has no deadline for a request still arriving: a client that sends
 half a header line, or a body at one byte a second, holds its connection (and, past ``limit_concurrency``, every
@@ -14,8 +15,11 @@ import logging
 from typing import Any
 
 import uvicorn
+from litestar.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from adapters.logs import request_context
+from api.edge import request_id_of
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,6 +81,21 @@ class GuardedHttp(HttpToolsProtocol):
         super().handle_websocket_upgrade()
 
 
+class RequestLogContext:
+    """ASGI wrapper: every line logged while a request or WebSocket is handled (uvicorn's access line included)
+    carries its request id, the ``X-Request-ID`` the client is answered with; 404s and web pages too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        with request_context(request_id_of(scope)):
+            await self.app(scope, receive, send)
+
+
 def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
     """The uvicorn configuration ``bankroll serve`` (and the live-server tests) run the app with."""
     protocol = type(
@@ -91,7 +110,8 @@ def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Co
         "timeout_keep_alive": settings.keep_alive_s,
         "limit_concurrency": settings.max_connections,
         "log_level": settings.log_level.lower(),
-        "access_log": False,
+        "access_log": settings.access_log,
+        "log_config": None,  # uvicorn's loggers go through the process's one handler (adapters.logs.configure)
         **overrides,
     }
-    return uvicorn.Config(app, **options)
+    return uvicorn.Config(RequestLogContext(app), **options)

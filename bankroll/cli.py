@@ -18,6 +18,7 @@ import msgspec
 import uvicorn
 from redis.asyncio import Redis
 
+from adapters import logs
 from adapters.connections import redis_client
 from api.accounts import Accounts
 from api.serving import uvicorn_config
@@ -433,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     private_umask()  # before anything is created: the data directory holds every player's history
     args = parser().parse_args(argv)
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     for chatty in ("arq", "httpx"):  # arq logs every job, httpx every request the commands make
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     run: Callable[[Settings, Any], int] = args.run

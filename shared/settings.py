@@ -39,6 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_subject: str = "mailto:admin@bankroll.invalid"  # VAPID_SUBJECT: contact in VAPID claims (RFC 8292)
     push_timeout_s: float = 10.0  # PUSH_TIMEOUT_S: a push service slower than this is retried later
     log_level: str = "INFO"  # LOG_LEVEL
+    log_format: str = "auto"  # LOG_FORMAT: json | text | auto (text on a terminal, JSON lines otherwise)
+    access_log: bool = True  # ACCESS_LOG: one line per request (method, path without secrets, status)
     metrics_token: str = ""  # BANKROLL_METRICS_TOKEN: a scrape of /metrics needs it as bearer; unset: no /metrics
 
     @property
@@ -63,6 +65,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     fsync = e.get("REDIS_APPENDFSYNC", "everysec")
     if fsync not in {"always", "everysec"}:
         raise ValueError(f"REDIS_APPENDFSYNC={fsync!r}: must be 'always' or 'everysec'")
+    log_format = e.get("LOG_FORMAT", "auto").strip().lower()
+    if log_format not in {"auto", "json", "text"}:
+        raise ValueError(f"LOG_FORMAT={log_format!r}: must be 'json', 'text' or 'auto'")
     return Settings(
         data_dir=Path(e.get("BANKROLL_DATA_DIR", "./var")).resolve(),
         host=e.get("HOST", "127.0.0.1"),
@@ -87,5 +92,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_subject=e.get("VAPID_SUBJECT", "mailto:admin@bankroll.invalid"),
         push_timeout_s=float(e.get("PUSH_TIMEOUT_S", "10")),
         log_level=e.get("LOG_LEVEL", "INFO"),
+        log_format=log_format,
+        access_log=_flag(e.get("ACCESS_LOG", "true")),
         metrics_token=e.get("BANKROLL_METRICS_TOKEN", ""),
     )

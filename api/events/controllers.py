@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from typing import Any
 
 import msgspec
@@ -13,6 +15,8 @@ from api.deps import DrainKick
 from api.events.batch import parse_batch
 from api.events.deps import provide_ingest
 from api.events.ingest import EventResult, Ingest
+
+log = logging.getLogger(__name__)
 
 
 class BatchAnswer(msgspec.Struct, frozen=True):
@@ -38,6 +42,17 @@ async def accept_batch(ingest: Ingest, principal: Principal, kick: DrainKick, it
     answer = BatchAnswer.of(results)
     if answer.accepted:
         await kick.kick()
+    if answer.rejected:
+        # The client's bug or an old app version: say which rules, not the events' contents.
+        rules = Counter(r.rule or "?" for r in results if r.status == "rejected")
+        log.info(
+            "batch of %d events: %d accepted, %d duplicate, %d rejected (%s)",
+            len(results),
+            answer.accepted,
+            answer.duplicate,
+            answer.rejected,
+            ", ".join(f"{rule} x{n}" for rule, n in sorted(rules.items())),
+        )
     return answer
 
 

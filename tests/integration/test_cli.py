@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import stat
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from tests.conftest import need
 from tests.factories import played_session
-from tests.served import BANKROLL, Served, alive, bankroll, second_terminal, wait_until
+from tests.served import Served, Worker, alive, bankroll, second_terminal, wait_until
 from tests.services import free_port, missing_redis_tools
 
 
@@ -209,21 +208,13 @@ def test_a_stop_signal_stops_a_worker_and_the_private_redis_it_started(tmp_path:
     data_dir = tmp_path / "var"
     code, log = Served(data_dir).wait_ready().stop()  # a store with data: a worker does not create one
     assert code == 0, log
-    env = {**os.environ, "BANKROLL_DATA_DIR": str(data_dir), "LOG_LEVEL": "INFO"}
-    env.pop("REDIS_URL", None)
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as out:
-        worker = subprocess.Popen([*BANKROLL, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    worker = Worker(data_dir)
     try:
-        wait_until(lambda: "worker started" in log_path.read_text(), "the worker did not start", 60)
+        worker.wait_for("worker started")
         assert _redis_pids_under(data_dir), "the worker runs without its private Redis"
-        worker.send_signal(sig)
-        assert worker.wait(timeout=60) == 0, log_path.read_text()
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-    log = log_path.read_text()
+        code, log = worker.stop(sig)
+    assert code == 0, log
     assert "Traceback" not in log
     assert "ClickHouse closed" in log
     assert _redis_pids_under(data_dir) == [], "the worker's private Redis outlived it"
