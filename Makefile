@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server chromium chromium-driver openjdk-17-jre-headless maven nodejs npm prometheus
+DEBIAN_PACKAGES := redis-server chromium chromium-driver openjdk-17-jre-headless maven nodejs npm prometheus caddy libnss3-tools
 E2E_NODE := tests/e2e/node_modules/.package-lock.json
 
 .DEFAULT_GOAL := help

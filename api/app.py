@@ -33,6 +33,7 @@ from api.push import PushController
 from api.sessions.controllers import SessionController
 from api.stats import StatsController
 from api.streams import StreamLimit
+from api.trust import TrustController
 from shared.errors import InvalidInput, NotAllowed, PermanentError, RetryableError
 from shared.settings import Settings
 
@@ -122,6 +123,7 @@ def create_app(
             ImportController,
             ReplayController,
             PushController,
+            TrustController,
             graphql_controller(),
             *routes,
         ],

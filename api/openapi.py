@@ -25,6 +25,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
+from api.trust import CA_CERT_TYPE, DOWNLOAD, QR, SVG_TYPE
 from shared.events import MAX_BATCH, Event
 
 BEARER: Final = "bearer"
@@ -44,11 +45,17 @@ _CONTENT_TYPES: Final = {
     "/api/v1/export/events.jsonl": "application/x-ndjson",
     "/api/v1/export/backup": "application/x-ndjson",
     "/api/v1/export/events.parquet": "application/vnd.apache.parquet",
+    DOWNLOAD: CA_CERT_TYPE,
+    QR: SVG_TYPE,
 }
 # Answers particular to one operation.
 _EXTRA: Final[dict[tuple[str, str], dict[str, str]]] = {
     ("/api/v1/devices/pair", "post"): {"401": "the pairing code is unknown, used or expired"},
     ("/api/v1/events", "post"): {"429": "past the user's rate limit or quota; see Retry-After"},
+    **{
+        (path, "get"): {"404": "this server offers no local root certificate (BANKROLL_CA_CERT is unset)"}
+        for path in ("/api/v1/trust", DOWNLOAD, QR)
+    },
 }
 _ERROR: Final = Schema(
     type=None,

@@ -20,8 +20,10 @@ from redis.asyncio import Redis
 
 from adapters import logs
 from adapters.connections import redis_client
+from adapters.root_certificate import RootCertificate
 from api.accounts import Accounts
 from api.serving import uvicorn_config
+from bankroll import phone
 from bankroll.instance import CommandFailed, claim, describe, ensure_port_free, holder, locate
 from bankroll.private_files import private_file, private_umask, secure_tree
 from bankroll.redis_server import RedisStartError
@@ -90,8 +92,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             mine.announce(redis_url=runtime.settings.redis_url, redis_pid=private.pid if private else None)
             if private is not None:
                 private.on_restart = lambda pid: mine.announce(redis_pid=pid)
-            config = uvicorn_config(make_app(runtime), settings)
+            app = make_app(runtime)
+            config = uvicorn_config(app, settings)
             print(f"Poker Bankroll Tracker on {runtime.settings.base_url}", flush=True)
+            print(phone_address(settings, app.state.root_certificate), flush=True)
             _Server(config).run()
         finally:
             with _signals_deferred():
@@ -191,6 +195,30 @@ def _deadletters_replay(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_redis(settings, "deadletters replay", action))
 
 
+def phone_address(settings: Settings, root: RootCertificate | None) -> str:
+    """What `bankroll serve` tells its owner: the address a phone opens, and what it must trust first; or why a
+    phone can use none."""
+    url = settings.base_url
+    listening = f" (this server listens on http://{settings.host}:{settings.port})" if settings.public_url else ""
+    why = phone.why_no_phone(url)
+    if why:
+        return f"A phone cannot open this server: {why}"
+    text = f"A phone opens {url}{listening}; pair one with `bankroll user add NAME` or `bankroll device pair NAME`"
+    if root is not None:
+        text += (
+            f"\nFirst the phone trusts this server's root certificate {root.subject} (SHA-256 {root.sha256}): "
+            f"{url}/pair offers it with the steps for Android and iOS"
+        )
+    return text
+
+
+def _pairable(located: Settings) -> None:
+    """Refuse before anything is created when no browser could use a pairing link to this server."""
+    refused = phone.refusal(located.base_url)
+    if refused:
+        raise CommandFailed(refused)
+
+
 def _print_pairing(settings: Settings, code: str) -> None:
     import qrcode
 
@@ -203,6 +231,7 @@ def _print_pairing(settings: Settings, code: str) -> None:
 
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     async def action(accounts: Accounts, located: Settings) -> int:
+        _pairable(located)
         new = await accounts.add_user(args.name)
         code = await accounts.create_pairing(new.user_id, "phone")
         _print_pairing(located, code)
@@ -215,6 +244,7 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _device_pair(settings: Settings, args: argparse.Namespace) -> int:
     async def action(accounts: Accounts, located: Settings) -> int:
+        _pairable(located)
         user_id = await accounts.user_id(args.name)
         _print_pairing(located, await accounts.create_pairing(user_id, args.label))
         return 0

@@ -21,6 +21,7 @@ from litestar import Litestar
 from adapters.clickhouse import Warehouse
 from adapters.jobs import PUSH_JOB
 from adapters.push import PushBook, load_or_create_vapid
+from adapters.root_certificate import load_root_certificate
 from api import create_app
 from api.deps import ReadinessCheck
 from bankroll.redis_server import PrivateRedis
@@ -138,7 +139,8 @@ def make_app(runtime: Runtime) -> Litestar:
         finally:
             await supervisor.stop(task)
 
-    background = [migrated] + ([embedded_worker] if runtime.settings.embedded_worker else [])
+    settings = runtime.settings
+    background = [migrated] + ([embedded_worker] if settings.embedded_worker else [])
     return create_app(
         runtime.settings,
         readiness=runtime.readiness,
@@ -148,5 +150,6 @@ def make_app(runtime: Runtime) -> Litestar:
         routes=web_routes(),
         state={
             "fanout_figures": functools.partial(outbox_figures, sinks=runtime.sinks),
+            "root_certificate": load_root_certificate(Path(settings.ca_cert)) if settings.ca_cert else None,
         },
     )

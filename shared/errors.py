@@ -5,7 +5,8 @@ BankrollError
 │   ├── InvalidEvent          an event breaks the schema or a rule; names field, value and rule
 │   ├── NotAllowed            the caller may not touch this session or resource
 │   ├── InvalidInput          a bad request that is not an event (filters, imports, subscriptions)
-│   └── SinkRejected          a sink refuses these entries (a value its store cannot hold): dead-lettered
+│   ├── SinkRejected          a sink refuses these entries (a value its store cannot hold): dead-lettered
+│   └── BadSetting            a setting names something unusable (a missing file, a file of the wrong kind)
 └── RetryableError            (workers map to arq ``Retry`` with backoff; HTTP 503 at the edge)
     └── SinkUnavailable       ClickHouse, Kafka, Redis or a push service is down for now
 """
@@ -35,6 +36,10 @@ class InvalidInput(PermanentError):
 
 class SinkRejected(PermanentError):
     """A sink is up but refuses this data; the fan-out retries the entry a few times, then dead-letters it."""
+
+
+class BadSetting(PermanentError):
+    """A setting names something this process cannot use; the message names the variable, the value and why."""
 
 
 class RetryableError(BankrollError):

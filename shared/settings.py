@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: str = "auto"  # LOG_FORMAT: json | text | auto (text on a terminal, JSON lines otherwise)
     access_log: bool = True  # ACCESS_LOG: one line per request (method, path without secrets, status)
     metrics_token: str = ""  # BANKROLL_METRICS_TOKEN: a scrape of /metrics needs it as bearer; unset: no /metrics
+    # BANKROLL_CA_CERT: the local root certificate (PEM) a `tls internal` proxy signs with; the pairing page offers
+    # it to phones. Unset: none offered.
+    ca_cert: str = ""
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -95,4 +98,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format,
         access_log=_flag(e.get("ACCESS_LOG", "true")),
         metrics_token=e.get("BANKROLL_METRICS_TOKEN", ""),
+        ca_cert=e.get("BANKROLL_CA_CERT", ""),
     )

@@ -1,9 +1,10 @@
 """Private Kafka, Redis and Prometheus servers for integration tests and benchmarks, each on a free port in its own
-directory.
+directory, and Caddy in front of the app with ``tls internal`` for the phone-over-https tests.
 
 All are the real thing: Apache Kafka from the Maven Central jars (``ops/kafka/kafka.sh``, single-node KRaft on
-Java 17), Debian's ``redis-server`` and Debian's ``prometheus``. Kafka and Redis can be stopped and started again
-on the same port and directory, so fault tests can take a service away for a while and bring it back with its data.
+Java 17), Debian's ``redis-server``, Debian's ``prometheus`` and Debian's ``caddy`` running
+``ops/caddy/home.Caddyfile``. Kafka and Redis can be stopped and started again on the same port and directory, so
+fault tests can take a service away for a while and bring it back with its data.
 
 Exceptions::
 
@@ -15,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import os
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -32,6 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SCRIPT = REPO_ROOT / "ops" / "kafka" / "kafka.sh"
 KAFKA_JARS = REPO_ROOT / "ops" / "kafka" / "target" / "dependency"
 REDIS_SERVER = Path("/usr/bin/redis-server")
+CADDY = Path("/usr/bin/caddy")
+CERTUTIL = Path("/usr/bin/certutil")
+HOME_CADDYFILE = REPO_ROOT / "ops" / "caddy" / "home.Caddyfile"
 
 # The first start may format storage and, on a fresh clone, download the jars with Maven.
 _KAFKA_SCRIPT_TIMEOUT_S = 300.0
@@ -515,3 +521,112 @@ def start_prometheus(tmp_dir: Path, target: str, token: str) -> PrometheusServer
     atexit.register(server.stop)
     server.start()
     return server
+
+
+def missing_caddy_tools() -> str | None:
+    """Say what is missing to put Caddy in front of the app and make a browser trust its root, or None."""
+    for tool, package in ((CADDY, "caddy"), (CERTUTIL, "libnss3-tools")):
+        if not tool.is_file():
+            return f"{tool} is not installed (apt-get install {package})"
+    return None
+
+
+class Caddy:
+    """Debian's ``caddy`` serving ``ops/caddy/home.Caddyfile``: https for ``name`` with a certificate from its own
+    authority (``tls internal``), proxied to ``upstream``, on free ports.
+
+    Its state (the authority's root and keys) lives under ``data_dir`` alone: HOME and the XDG directories point
+    there, and the Caddyfile's ``skip_install_trust`` keeps it out of the system's trust store.
+    """
+
+    def __init__(self, data_dir: Path, name: str, upstream: str) -> None:
+        self.data_dir = data_dir
+        self.name = name
+        self.https_port = free_port()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(data_dir),
+            "XDG_DATA_HOME": str(data_dir / "data"),
+            "XDG_CONFIG_HOME": str(data_dir / "config"),
+            "BANKROLL_NAME": name,
+            "BANKROLL_UPSTREAM": upstream,
+            "BANKROLL_HTTPS_PORT": str(self.https_port),
+            "BANKROLL_HTTP_PORT": str(free_port()),
+            "CADDY_ADMIN": "off",
+        }
+        data_dir.mkdir(parents=True, exist_ok=True)
+        args = [str(CADDY), "run", "--config", str(HOME_CADDYFILE), "--adapter", "caddyfile"]
+        with self.log_file.open("wb") as log:
+            self._process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    @property
+    def url(self) -> str:
+        """The https origin a phone opens."""
+        return f"https://{self.name}:{self.https_port}"
+
+    @property
+    def root(self) -> Path:
+        """The root certificate (PEM) of Caddy's local authority."""
+        return self.data_dir / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "caddy.log"
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until Caddy completes a TLS handshake for ``name`` with a certificate its root signed.
+
+        Raises:
+            ServiceError: if it exits or does not within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ServiceError(f"caddy exited with {self._process.returncode}; see {self.log_file}")
+            try:
+                context = ssl.create_default_context(cafile=str(self.root))
+                with (
+                    socket.create_connection(("127.0.0.1", self.https_port), timeout=2.0) as raw,
+                    context.wrap_socket(raw, server_hostname=self.name),
+                ):
+                    return
+            except (OSError, ssl.SSLError) as exc:  # not listening, no root yet, certificate not issued yet
+                last = exc
+            time.sleep(0.1)
+        raise ServiceError(
+            f"caddy served no trusted https for {self.name} within {timeout}s ({last!r}); see {self.log_file}"
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop Caddy (SIGTERM, then SIGKILL after ``timeout``). Does nothing if it is not running."""
+        if self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def start_caddy(tmp_dir: Path, name: str, upstream: str) -> Caddy:
+    """Start Caddy with ``tls internal`` for ``name`` in front of ``upstream`` (host:port); stopped at exit too."""
+    caddy = Caddy(tmp_dir / "caddy", name, upstream)
+    atexit.register(caddy.stop)
+    try:
+        caddy.wait_ready()
+    except BaseException:
+        caddy.stop()
+        raise
+    return caddy
+
+
+def trust_only(home: Path, root: Path) -> None:
+    """Give ``home`` an NSS database (the one Chromium on Linux reads, ``~/.pki/nssdb``) trusting ``root`` as a CA
+    for websites; a browser run with this HOME trusts that root and the public roots it ships, nothing else."""
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True, exist_ok=True)
+    db = f"sql:{nssdb}"
+    for args in (["-N", "--empty-password"], ["-A", "-t", "C,,", "-n", "bankroll-local-root", "-i", str(root)]):
+        subprocess.run([str(CERTUTIL), "-d", db, *args], check=True, capture_output=True, timeout=30)

@@ -5,11 +5,12 @@ Under CI=true a missing Chromium or Playwright fails the run (``need``); elsewhe
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,16 +104,20 @@ async def accounts(server: LiveServer) -> AsyncIterator[Accounts]:
     await client.aclose()
 
 
-@pytest.fixture
-async def browser_context(tmp_path: Path, server: LiveServer) -> AsyncIterator[Any]:
-    """A phone-sized Chromium with a real profile (an incognito one is never installable)."""
+@contextlib.asynccontextmanager
+async def phone_browser(
+    profile: Path, *, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> AsyncIterator[Any]:
+    """A phone-sized Chromium with a real profile (an incognito one is never installable); ``args`` are added to
+    the usual flags, ``env`` replaces its environment (a HOME with its own certificate store, say)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         context = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
+            str(profile),
             executable_path=CHROMIUM,
-            args=ARGS,
+            args=[*ARGS, *args],
+            env=dict(env) if env is not None else None,
             viewport=PHONE,
             device_scale_factor=1,
             is_mobile=True,
@@ -134,6 +139,13 @@ async def browser_context(tmp_path: Path, server: LiveServer) -> AsyncIterator[A
         yield context
         await context.close()
         assert not violations, violations
+
+
+@pytest.fixture
+async def browser_context(tmp_path: Path, server: LiveServer) -> AsyncIterator[Any]:
+    """A phone-sized Chromium for the app of ``server``."""
+    async with phone_browser(tmp_path / "profile") as context:
+        yield context
 
 
 async def shot(page: Any, name: str) -> None:
