@@ -106,10 +106,18 @@ async def accounts(server: LiveServer) -> AsyncIterator[Accounts]:
 
 @contextlib.asynccontextmanager
 async def phone_browser(
-    profile: Path, *, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+    profile: Path,
+    *,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    click_through_certificate_warnings: bool = False,
 ) -> AsyncIterator[Any]:
     """A phone-sized Chromium with a real profile (an incognito one is never installable); ``args`` are added to
-    the usual flags, ``env`` replaces its environment (a HOME with its own certificate store, say)."""
+    the usual flags, ``env`` replaces its environment (a HOME with its own certificate store, say).
+
+    ``click_through_certificate_warnings`` loads pages whose certificate the browser does not trust, as a person
+    tapping "Proceed" on the warning does; as then, the browser still registers no service worker there.
+    """
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -123,6 +131,7 @@ async def phone_browser(
             is_mobile=True,
             has_touch=True,
             service_workers="allow",
+            ignore_https_errors=click_through_certificate_warnings,
         )
         # The app must run under its own Content-Security-Policy: any violation a page reports fails the test.
         violations: list[str] = []

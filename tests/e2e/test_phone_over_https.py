@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tests.conftest import eventually, need
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import LiveServer, cut_signal, missing_browser, phone_browser, restore_signal, shot
 from tests.e2e.test_push_notifications import alert, push, shown
 from tests.e2e.test_pwa import tap
@@ -126,6 +127,27 @@ async def test_without_the_root_the_phone_refuses_the_https_name(
         page = await context.new_page()
         with pytest.raises(Exception, match="ERR_CERT_AUTHORITY_INVALID"):
             await page.goto(f"{caddy[0].url}/pair")
+
+
+async def test_a_phone_that_pairs_before_trusting_the_root_stays_on_the_pairing_page_told_to_trust_it(
+    tmp_path: Path, caddy: tuple[Caddy, int], served: Served
+) -> None:
+    (tmp_path / "home").mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    link, _ = await pairing_link(served)
+    async with phone_browser(
+        tmp_path / "profile", args=[RESOLVE], env=env, click_through_certificate_warnings=True
+    ) as context:
+        page = await context.new_page()
+        await page.goto(link)
+        status = page.locator("[data-testid=pair-status]")
+        await status.filter(has_text="does not trust the server's certificate yet").wait_for(timeout=15000)
+        assert page.url == f"{caddy[0].url}/pair", "no move to an app that could not work offline, install or alert"
+        assert await page.locator("[data-testid=trust]").is_visible()
+        assert await page.get_attribute("[data-testid=pair-open]", "href") == "/app/"
+        assert await page.evaluate("navigator.serviceWorker.getRegistrations().then((r) => r.length)") == 0
+        await shot(page, "pair-untrusted")
+        await assert_accessible(page, "pairing page asking to trust the local root")
 
 
 async def test_the_pairing_page_offers_the_local_root_with_its_fingerprint_qr_and_steps(
