@@ -4,8 +4,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server chromium chromium-driver openjdk-17-jre-headless maven nodejs npm prometheus caddy libnss3-tools
+DEBIAN_PACKAGES := redis-server chromium chromium-driver openjdk-17-jre-headless maven nodejs npm prometheus caddy libnss3-tools systemd
 E2E_NODE := tests/e2e/node_modules/.package-lock.json
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+KUBECONFORM_VERSION := v0.8.0
+KUBECONFORM := .tools/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
 
 .DEFAULT_GOAL := help
 
@@ -35,10 +38,16 @@ node-tools: system $(E2E_NODE) ## Install the browser tests' npm tools (axe-core
 kafka-jars: ## Fetch the Apache Kafka broker jars from Maven Central (cached in ops/kafka/target)
 	@bash ops/kafka/kafka.sh fetch
 
+$(KUBECONFORM):
+	@[ -x "$(GO)" ] || { echo "kubeconform is built with Go: install Go (https://go.dev/dl) or set GO=/path/to/go"; exit 1; }
+	GOBIN=$(CURDIR)/$(dir $@) $(GO) install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+kubeconform: $(KUBECONFORM) ## Build kubeconform (from the Go module proxy) into .tools/ for the Kubernetes manifest checks
+
 run: system venv ## Run the app at http://127.0.0.1:8000 (private Redis, embedded ClickHouse, in-process worker)
 	$(BIN)/bankroll serve
 
-test: system venv kafka-jars node-tools ## Run the whole test suite against real Redis, Kafka, ClickHouse (chDB) and Chromium
+test: system venv kafka-jars node-tools kubeconform ## Run the whole test suite against real Redis, Kafka, ClickHouse (chDB) and Chromium
 	@$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 bench: system venv kafka-jars ## Measure ingest throughput/latency, lag to ClickHouse, tilt and stats speed
@@ -58,4 +67,4 @@ fmt: venv ## Format and fix what ruff can
 typecheck: venv ## mypy --strict
 	$(BIN)/mypy
 
-.PHONY: help system venv node-tools kafka-jars run test bench lint fmt typecheck
+.PHONY: help system venv node-tools kafka-jars kubeconform run test bench lint fmt typecheck

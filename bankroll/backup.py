@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
+import anyio
 import httpx
 import msgspec
 
@@ -89,8 +90,9 @@ async def import_csv(client: httpx.AsyncClient, raw: bytes, params: dict[str, An
     return response.status_code == 200, report
 
 
-async def download(client: httpx.AsyncClient, what: str, out: Path) -> int:
-    """Save one export to ``out``; the number of bytes written."""
+async def download(client: httpx.AsyncClient, what: str, out: Path) -> tuple[Path, int]:
+    """Save one export to the file ``out``, or into the directory ``out`` under the name the server gives it (the
+    backup's is dated: ``bankroll-backup-YYYYMMDD.jsonl``, UTC); the file written and its size in bytes."""
     if what not in EXPORTS:
         raise InvalidInput(f"export {what!r} is not one of {', '.join(EXPORTS)}")
     size = 0
@@ -98,11 +100,19 @@ async def download(client: httpx.AsyncClient, what: str, out: Path) -> int:
         if response.status_code != 200:
             await response.aread()
             _raise_for(response)
-        with out.open("wb") as file:
+        target = out / _served_name(response, what) if await anyio.Path(out).is_dir() else out
+        with target.open("wb") as file:
             async for chunk in response.aiter_bytes():
                 file.write(chunk)
                 size += len(chunk)
-    return size
+    return target, size
+
+
+def _served_name(response: httpx.Response, what: str) -> str:
+    """The file name of the server's ``Content-Disposition`` (a bare name: no directory part is taken)."""
+    _, _, name = response.headers.get("content-disposition", "").partition('filename="')
+    name = Path(name.rstrip('"')).name
+    return name if name and name not in {".", ".."} else what
 
 
 async def replay_via_api(client: httpx.AsyncClient, session_id: str) -> dict[str, Any]:

@@ -323,9 +323,9 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
         async with backup.api_client(_server_url(settings, args), backup.token(args.token)) as client:
             out = Path(args.out or args.what.replace("backup", "bankroll-backup.jsonl"))
-            size = await backup.download(client, args.what, out)
-        private_file(out)  # a backup is the player's whole history
-        print(f"{args.what}: {size} bytes -> {out}")
+            written, size = await backup.download(client, args.what, out)
+        private_file(written)  # a backup is the player's whole history
+        print(f"{args.what}: {size} bytes -> {written}")
         return 0
 
     return asyncio.run(run())
@@ -440,7 +440,9 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument(
         "what", choices=["sessions.csv", "transactions.csv", "events.jsonl", "events.parquet", "backup"]
     )
-    export.add_argument("--out", help="file to write (default: the export's name)")
+    export.add_argument(
+        "--out", help="file to write, or a directory to write it in under a dated name (default: the export's name)"
+    )
     export.set_defaults(run=_export)
     imp = sub.add_parser("import", parents=[server], help="restore a backup, or import sessions from a CSV")
     source = imp.add_mutually_exclusive_group(required=True)

@@ -11,6 +11,7 @@ import signal
 import socket
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -176,6 +177,24 @@ def test_the_data_directory_and_backups_are_private_and_a_public_one_is_fixed_at
     public = {str(path): oct(mode) for path, mode in modes.items() if mode & 0o077}
     assert public == {}
     assert "path(s) in" in log and "were readable by other users; made private" in log
+
+
+def test_a_backup_exported_into_a_directory_is_named_by_its_utc_date(served: Served, tmp_path: Path) -> None:
+    token = bankroll("user", "add", "saver", env=second_terminal(served), check=True).stdout.splitlines()[-1]
+    _, events = played_session()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.post(f"{served.base}/api/v1/events", json={"events": events}, headers=headers).json()["accepted"]
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    days = {f"{datetime.now(UTC):%Y%m%d}"}
+    out = bankroll("export", "backup", "--out", str(backups), env={**second_terminal(served), "BANKROLL_TOKEN": token})
+    days.add(f"{datetime.now(UTC):%Y%m%d}")  # the run may cross midnight
+    assert out.returncode == 0, out.stderr
+    [written] = backups.iterdir()
+    assert written.name in {f"bankroll-backup-{day}.jsonl" for day in days}
+    assert out.stdout.strip().endswith(f"-> {written}")
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert len(written.read_text().splitlines()) == len(events)
 
 
 def test_a_worker_beside_a_server_that_embeds_clickhouse_fails_in_one_line(served: Served) -> None:
