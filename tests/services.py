@@ -560,6 +560,10 @@ class Caddy:
             self._process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
     @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
     def url(self) -> str:
         """The https origin a phone opens."""
         return f"https://{self.name}:{self.https_port}"
