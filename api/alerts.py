@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import msgspec
 from redis.asyncio import Redis
 
 from adapters import keys
 from api.accounts import Principal
-from api.streams import REVOKED, StreamLimit, subscribed
+from api.streams import StreamLimit, subscribed
 from shared.tilt_policy import Alert
 
 _ALERT = msgspec.json.Decoder(Alert)
@@ -33,13 +34,9 @@ class AlertReader:
 
         Counts as one of the user's open streams; ends when the caller's device is revoked.
         """
-        async with subscribed(self.redis, limit, principal, keys.alert_channel(principal.user_id)) as subscription:
-            while True:
-                message = await subscription.next(keepalive_s)
-                if message is REVOKED:
-                    return
-                if message is None:
-                    yield None
-                    continue
-                assert isinstance(message, bytes)
-                yield _ALERT.decode(message)
+        async with (
+            subscribed(self.redis, limit, principal, keys.alert_channel(principal.user_id)) as subscription,
+            aclosing(subscription.messages(keepalive_s)) as messages,
+        ):
+            async for message in messages:
+                yield None if message is None else _ALERT.decode(message)

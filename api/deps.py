@@ -18,13 +18,18 @@ from litestar.exceptions import NotAuthorizedException
 from redis.asyncio import Redis
 
 from adapters.clickhouse import Warehouse
+from adapters.outbox import FanoutFigures
+from adapters.push import VapidKeys
 from adapters.sessions import SessionStore
 from api.accounts import Accounts, Principal
+from api.events.ingest import EventTally
+from api.stats.cache import FigureCache, figure_cache
 from api.streams import StreamLimit
 from shared.errors import NotAllowed
 from shared.settings import Settings
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+FanoutReader = Callable[[Redis], Awaitable[FanoutFigures]]  # the fan-out's lag, backlog and dead-letter figures
 
 
 class DrainKick:
@@ -73,6 +78,38 @@ def provide_kick(state: State) -> DrainKick:
     return kick
 
 
+def provide_readiness(state: State) -> dict[str, ReadinessCheck]:
+    """The checks /readyz runs, by name (Redis always; ClickHouse, Kafka, the tilt model as configured)."""
+    checks: dict[str, ReadinessCheck] = state.readiness
+    return checks
+
+
+def provide_fanout_figures(state: State) -> FanoutReader | None:
+    """How to read the fan-out's figures; None when this process runs no sinks to report on."""
+    reader: FanoutReader | None = state.get("fanout_figures")
+    return reader
+
+
+def provide_vapid(state: State) -> VapidKeys:
+    vapid: VapidKeys = state.vapid
+    return vapid
+
+
+def provide_insecure_push(state: State) -> bool:
+    """Tests set ``push_allow_insecure_endpoints`` to register http://127.0.0.1 push endpoints (default False)."""
+    return bool(state.get("push_allow_insecure_endpoints", False))
+
+
+def provide_figure_cache(state: State) -> FigureCache:
+    return figure_cache(state)
+
+
+def provide_event_tally(state: State) -> EventTally:
+    """Where the intake counts events by outcome (the /metrics board)."""
+    tally: EventTally = state.metrics
+    return tally
+
+
 # A route opt: this route also takes ``?token=`` (EventSource sets no headers).
 QUERY_TOKEN_OPT = "token_in_query"  # noqa: S105 — the name of a route option, not a secret
 
@@ -112,4 +149,10 @@ def shared_dependencies() -> dict[str, Provide]:
         "warehouse": Provide(provide_warehouse, sync_to_thread=False),
         "streams": Provide(provide_streams, sync_to_thread=False),
         "kick": Provide(provide_kick, sync_to_thread=False),
+        "readiness": Provide(provide_readiness, sync_to_thread=False),
+        "fanout_figures": Provide(provide_fanout_figures, sync_to_thread=False),
+        "vapid": Provide(provide_vapid, sync_to_thread=False),
+        "insecure_push": Provide(provide_insecure_push, sync_to_thread=False),
+        "figure_cache": Provide(provide_figure_cache, sync_to_thread=False),
+        "event_tally": Provide(provide_event_tally, sync_to_thread=False),
     }

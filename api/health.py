@@ -7,9 +7,10 @@ from collections.abc import Mapping
 
 import msgspec
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
+from redis.asyncio import Redis
 
-from api.deps import ReadinessCheck
+from api.deps import FanoutReader, ReadinessCheck
 
 LIVENESS_TIMEOUT_S = 1.0
 READINESS_TIMEOUT_S = 5.0
@@ -36,22 +37,25 @@ async def run_checks(checks: Mapping[str, ReadinessCheck], timeout: float) -> di
 
 
 @get("/healthz", tags=["health"], summary="The process is up and its Redis answers (503 while Redis is down)")
-async def healthz(state: State) -> Response[Health]:
+async def healthz(readiness: NamedDependency[dict[str, ReadinessCheck]]) -> Response[Health]:
     # Without Redis this process can take no write: saying "ok" then would hide the outage from the operator.
-    checks = await run_checks({"redis": state.readiness["redis"]}, LIVENESS_TIMEOUT_S)
+    checks = await run_checks({"redis": readiness["redis"]}, LIVENESS_TIMEOUT_S)
     ok = checks["redis"] == "ok"
     return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
 
 
 @get("/readyz", tags=["health"], summary="Redis, ClickHouse, Kafka (when configured) and the tilt model answer")
-async def readyz(state: State) -> Response[Health]:
-    checks = await run_checks(state.readiness, READINESS_TIMEOUT_S)
+async def readyz(
+    readiness: NamedDependency[dict[str, ReadinessCheck]],
+    fanout_figures: NamedDependency[FanoutReader | None],
+    redis: NamedDependency[Redis],
+) -> Response[Health]:
+    checks = await run_checks(readiness, READINESS_TIMEOUT_S)
     ok = all(v == "ok" for v in checks.values())
     fanout: dict[str, int] = {}
-    figures = state.get("fanout_figures")
-    if figures is not None:
+    if fanout_figures is not None:
         try:
-            fanout = (await asyncio.wait_for(figures(state.redis), timeout=READINESS_TIMEOUT_S)).flat()
+            fanout = (await asyncio.wait_for(fanout_figures(redis), timeout=READINESS_TIMEOUT_S)).flat()
         except Exception as exc:
             checks["fanout"] = f"failing: {type(exc).__name__}: {exc}"[:300]
     body = Health(status="ok" if ok else "unavailable", checks=checks, fanout=fanout)

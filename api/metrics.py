@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import (
@@ -44,15 +45,15 @@ from redis.exceptions import RedisError
 
 from adapters import metrics as worker_metrics
 from adapters.outbox import FanoutFigures
-from api.deps import ReadinessCheck
-from api.events.ingest import Status
+from api.deps import FanoutReader, ReadinessCheck
+from api.events.ingest import EventTally, Status
 from api.health import run_checks
 from api.streams import StreamLimit
 from shared.events import EVENT_TYPES
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 PATH: Final = "/metrics"
-FanoutReader = Callable[[Redis], Awaitable[FanoutFigures]]
 _KNOWN_TYPES: Final = frozenset(str(c.__struct_config__.tag) for c in EVENT_TYPES)
 BATCH_BUCKETS: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500)  # up to MAX_BATCH
 READY_TIMEOUT_S: Final = 2.0  # each dependency's answer, within a scrape's usual 10 s timeout
@@ -69,7 +70,7 @@ def http_metrics() -> PrometheusConfig:
     )
 
 
-class Metrics:
+class Metrics(EventTally):
     """The app's own figures, in a registry of this app (the HTTP figures are in the process-wide one)."""
 
     def __init__(self) -> None:
@@ -168,18 +169,28 @@ def _check_token(request: Request[object, object, State], expected: str) -> None
         raise NotAuthorizedException(detail="metrics need `Authorization: Bearer <BANKROLL_METRICS_TOKEN>`")
 
 
-@get(PATH, include_in_schema=False)
-async def metrics(request: Request[object, object, State], state: State) -> Response[bytes]:
-    """The scrape: figures read from Redis now, then every metric in the text format."""
-    _check_token(request, state.settings.metrics_token)
+def provide_board(state: State) -> Metrics:
     board: Metrics = state.metrics
-    readiness: Mapping[str, ReadinessCheck] = state.readiness
+    return board
+
+
+@get(PATH, include_in_schema=False, dependencies={"board": Provide(provide_board, sync_to_thread=False)})
+async def metrics(
+    request: Request[object, object, State],
+    board: NamedDependency[Metrics],
+    settings: NamedDependency[Settings],
+    readiness: NamedDependency[dict[str, ReadinessCheck]],
+    fanout_figures: NamedDependency[FanoutReader | None],
+    redis: NamedDependency[Redis],
+    streams: NamedDependency[StreamLimit],
+) -> Response[bytes]:
+    """The scrape: figures read from Redis now, then every metric in the text format."""
+    _check_token(request, settings.metrics_token)
     board.record_readiness(await run_checks(readiness, READY_TIMEOUT_S))
-    reader: FanoutReader | None = state.get("fanout_figures")
     try:
-        if reader is not None:
-            board.record(await reader(state.redis), state.streams)
-        board.workers.read = await worker_metrics.read(state.redis)
+        if fanout_figures is not None:
+            board.record(await fanout_figures(redis), streams)
+        board.workers.read = await worker_metrics.read(redis)
     except (RedisError, OSError) as exc:
         # The scrape still answers: bankroll_ready{check="redis"} is 0, the figures read from Redis stay as last read.
         log.warning("metrics: figures kept in Redis not read (%s: %s)", type(exc).__name__, exc)

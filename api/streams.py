@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import aclosing, asynccontextmanager, contextmanager
 from typing import Final
 
 import anyio
@@ -91,6 +91,15 @@ class Subscription:
         data: bytes = message["data"]
         return data
 
+    async def messages(self, keepalive_s: float) -> AsyncGenerator[bytes | None, None]:
+        """Each message's data as it comes; None after ``keepalive_s`` of quiet (time for a keepalive); ends when
+        the device is revoked. The one read loop of every stream (live sessions, alerts, GraphQL subscriptions)."""
+        while True:
+            message = await self.next(keepalive_s)
+            if isinstance(message, Revoked):
+                return
+            yield message
+
 
 async def close_subscription(pubsub: PubSub) -> None:
     """Close a subscription even while the request is being cancelled: a cancelled close leaks its connection."""
@@ -124,11 +133,13 @@ async def revocation_feed(
     redis: Redis, limit: StreamLimit, principal: Principal, keepalive_s: float = KEEPALIVE_S
 ) -> AsyncGenerator[str | None, None]:
     """``"ready"``, keepalives (None) until the device is revoked, then ``"revoked"`` and the end."""
-    async with subscribed(redis, limit, principal) as subscription:
+    async with (
+        subscribed(redis, limit, principal) as subscription,
+        aclosing(subscription.messages(keepalive_s)) as feed,
+    ):
         yield "ready"
-        while (message := await subscription.next(keepalive_s)) is not REVOKED:
-            if message is None:
-                yield None
+        async for _ in feed:  # no channel but the revocation's: only keepalives come
+            yield None
         yield "revoked"
 
 

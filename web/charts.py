@@ -24,7 +24,6 @@ from web.widgets import money
 svg_text = make_vdom_constructor("text")
 svg_title = make_vdom_constructor("title")
 WIDTH = 360  # the viewBox width: a phone's width in CSS pixels, so 12px text is 12px on a phone
-MAX_VERTICES = 2 * WIDTH  # a longer line keeps each pixel column's lowest and highest point
 
 
 @dataclass(frozen=True)

@@ -106,21 +106,6 @@ def notice(title: str, text: str, *more: VdomChild) -> VdomDict:
     )
 
 
-def capture_button(action: str, label: str, session_id: str, css: str = "") -> VdomDict:
-    """A big button that pad.js turns into an event in the outbox (works offline, feedback at the tap)."""
-    return html.button(
-        {
-            "type": "button",
-            "class_name": f"btn big {css}",
-            "data_capture": action,
-            "data_session": session_id,
-            "data_testid": f"live-{action}",
-            "key": action,
-        },
-        label,
-    )
-
-
 def start_button(defaults: dict[str, Any] | None, label: str = "Start a session") -> VdomDict:
     attributes: dict[str, Any] = {
         "type": "button",

@@ -21,9 +21,8 @@ import enum
 import hashlib
 import json
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -33,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import msgspec
+import stamina
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -43,7 +43,7 @@ from webpush.types import WebPushSubscription
 from adapters.jobs import PUSH_JOB
 from adapters.metrics import PUSHES, Tally
 from adapters.push import PushBook, VapidKeys
-from shared.errors import InvalidInput, SinkUnavailable
+from shared.errors import InvalidInput
 from shared.money import format_money
 from shared.push import PushSubscription, b64url_encode
 from shared.settings import Settings
@@ -74,14 +74,6 @@ class SendResult(msgspec.Struct, frozen=True):
     status: int | None = None  # None when no response came (timeout, connection error)
     retry_after_s: float | None = None  # from Retry-After on 429/503, when given
     detail: str = ""
-
-
-class PushServiceUnavailable(SinkUnavailable):
-    """A push service asked us to come back later; ``retry_after_s`` says when, if it said."""
-
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
 
 # --- VAPID (RFC 8292) ------------------------------------------------------------------------------------------
@@ -345,18 +337,30 @@ def _reality_text(alert: Alert) -> str:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How ``deliver_alert`` retries a retryable send before leaving it to the caller."""
+    """How ``deliver_alert`` retries a retryable send before leaving it to the caller (through ``stamina``)."""
 
     attempts: int = 3
     base_s: float = 0.5  # first backoff; doubles each time, with jitter
     cap_s: float = 8.0
     max_wait_s: float = 30.0  # a Retry-After longer than this is not waited for here: the result stays pending
 
-    def delay(self, attempt: int, retry_after_s: float | None) -> float:
-        if retry_after_s is not None:
-            return retry_after_s
-        backoff: float = min(self.cap_s, self.base_s * 2**attempt)
-        return backoff * random.uniform(0.5, 1.0)
+    def backoff(self, exc: Exception) -> bool | float:
+        """stamina's backoff hook: the service's Retry-After when it gave one (False, not retried here, when that is
+        longer than ``max_wait_s``), else True for the exponential backoff; False for anything but a busy service."""
+        if not isinstance(exc, StillBusy):
+            return False
+        after = exc.result.retry_after_s
+        if after is None:
+            return True
+        return after if after <= self.max_wait_s else False
+
+
+class StillBusy(Exception):
+    """A send the service answered "retry later" (429, 5xx, timeout, connection error)."""
+
+    def __init__(self, result: SendResult) -> None:
+        super().__init__(result.detail or f"status {result.status}")
+        self.result = result
 
 
 class DeliveryReport(msgspec.Struct, frozen=True):
@@ -387,16 +391,6 @@ class DeliveryReport(msgspec.Struct, frozen=True):
     def failed(self) -> list[str]:
         return self.endpoints(Outcome.FAILED)
 
-    def raise_if_pending(self) -> None:
-        """Raise ``PushServiceUnavailable`` (retryable) when some subscription is still pending."""
-        pending = [r for r in self.results if r.outcome is Outcome.RETRY]
-        if pending:
-            after = max((r.retry_after_s for r in pending if r.retry_after_s is not None), default=None)
-            raise PushServiceUnavailable(f"{len(pending)} push subscription(s) still pending", after)
-
-
-Sleep = Callable[[float], Awaitable[None]]
-
 
 async def deliver_alert(
     book: PushBook,
@@ -406,7 +400,6 @@ async def deliver_alert(
     *,
     endpoints: Collection[str] | None = None,
     retry: RetryPolicy = RetryPolicy(),  # frozen, so one shared default is safe
-    sleep: Sleep = asyncio.sleep,
 ) -> DeliveryReport:
     """Send ``payload`` to every subscription of the user, at once; never raises for one bad subscription.
 
@@ -423,7 +416,7 @@ async def deliver_alert(
         subs = [sub for sub in subs if sub.endpoint in wanted]
     body = msgspec.json.encode(payload)
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_deliver_one(sender, sub, body, payload, retry, sleep)) for sub in subs]
+        tasks = [group.create_task(_deliver_one(sender, sub, body, payload, retry)) for sub in subs]
     results = [task.result()[0] for task in tasks]
     for result in results:
         if result.outcome is Outcome.GONE:
@@ -444,24 +437,32 @@ async def deliver_alert(
 
 
 async def _deliver_one(
-    sender: PushSender, sub: PushSubscription, body: bytes, payload: AlertPayload, retry: RetryPolicy, sleep: Sleep
+    sender: PushSender, sub: PushSubscription, body: bytes, payload: AlertPayload, retry: RetryPolicy
 ) -> tuple[SendResult, int]:
     """The last result for one subscription, and how many sends before it were retried."""
-    attempt = 0
-    while True:
-        try:
-            result = await sender.send(sub, body, urgency=payload.urgency, topic=payload.topic)
-        except Exception as exc:
-            # A stored subscription that cannot be encrypted for, say; it must not sink the others.
-            log.exception("push to %s could not be prepared", origin(sub.endpoint))
-            return SendResult(sub.endpoint, Outcome.FAILED, detail=f"{type(exc).__name__}: {exc}"), attempt
-        attempt += 1
-        if result.outcome is not Outcome.RETRY or attempt >= retry.attempts:
-            return result, attempt - 1
-        delay = retry.delay(attempt - 1, result.retry_after_s)
-        if delay > retry.max_wait_s:
-            return result, attempt - 1
-        await sleep(delay)
+    sends = 0
+    try:
+        async for attempt in stamina.retry_context(
+            on=retry.backoff,
+            attempts=retry.attempts,
+            timeout=None,
+            wait_initial=retry.base_s,
+            wait_max=retry.cap_s,
+            wait_jitter=retry.base_s / 2,
+        ):
+            with attempt:
+                sends += 1
+                result = await sender.send(sub, body, urgency=payload.urgency, topic=payload.topic)
+                if result.outcome is Outcome.RETRY:
+                    raise StillBusy(result)
+                return result, sends - 1
+    except StillBusy as busy:  # still busy after the retries, or asking for longer than we wait here
+        return busy.result, sends - 1
+    except Exception as exc:
+        # A stored subscription that cannot be encrypted for, say; it must not sink the others.
+        log.exception("push to %s could not be prepared", origin(sub.endpoint))
+        return SendResult(sub.endpoint, Outcome.FAILED, detail=f"{type(exc).__name__}: {exc}"), sends - 1
+    raise AssertionError("stamina's retry_context ends with a result or an exception")
 
 
 def _tally(report: DeliveryReport, follows: bool) -> Tally:
@@ -546,7 +547,6 @@ __all__ = [
     "DeliveryReport",
     "Outcome",
     "PushSender",
-    "PushServiceUnavailable",
     "RetryPolicy",
     "SendResult",
     "Urgency",

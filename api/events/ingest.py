@@ -9,12 +9,12 @@ for the fsync window).
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 import msgspec
+import stamina
 from redis import exceptions as redis_errors
 
 from adapters.outbox import OutboxEntry
@@ -56,11 +56,13 @@ Rule = Literal[
 ]
 
 
-class EventTally(Protocol):
-    """Counts answered events (the API's metrics)."""
+class EventTally:
+    """Counts answered events (the API's metrics board is one; a base class, not a Protocol, so the dependency
+    injection can check what it is handed)."""
 
     def count(self, answers: list[tuple[Status, str | None, str | None]]) -> None:
         """Count each (outcome, event type if readable, rule broken if rejected)."""
+        raise NotImplementedError
 
 
 class EventResult(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
@@ -87,6 +89,14 @@ def _guess(raw: bytes) -> _Readable:
         return _READABLE.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, msgspec.ValidationError):
         return _Readable()
+
+
+CONTENDED_ATTEMPTS = 50  # decisions on fresh data while other devices keep committing to the same session first
+REDIS_LOST_ATTEMPTS = 6  # runs of one commit while the connection to Redis is lost (0.1 s doubling between them)
+
+
+class _Contended(Exception):
+    """Another device committed to this session between our read and our commit: decide again on fresh data."""
 
 
 class Ingest:
@@ -134,19 +144,32 @@ class Ingest:
     async def _ingest_stream(
         self, principal: Principal, stream: str, indexed: list[tuple[int, Event]]
     ) -> list[EventResult]:
-        for attempt in range(50):
-            try:
+        """Decide and commit one session's events, again on fresh data while another device's write keeps winning
+        the race between our read and our commit (optimistic: the commit script refuses a stale version)."""
+        try:
+            async for attempt in stamina.retry_context(
+                on=_Contended, attempts=CONTENDED_ATTEMPTS, timeout=None, wait_initial=0.0, wait_max=0.05
+            ):
+                with attempt:
+                    return await self._commit_once(principal, stream, indexed)
+        except _Contended:
+            raise RetryableError(f"session {stream} is written too often at once; try again") from None
+        raise AssertionError("stamina's retry_context ends with a result or an exception")
+
+    async def _commit_once(
+        self, principal: Principal, stream: str, indexed: list[tuple[int, Event]]
+    ) -> list[EventResult]:
+        # Nothing was committed when the connection drops (the commit is one script): after a Redis restart, simply
+        # run it again, a few times with a growing wait.
+        async for attempt in stamina.retry_context(
+            on=redis_errors.ConnectionError, attempts=REDIS_LOST_ATTEMPTS, timeout=None, wait_initial=0.1
+        ):
+            with attempt:
                 results = await self._try_stream(principal, stream, indexed)
-            except redis_errors.ConnectionError:
-                # Nothing was committed (the commit is one script): after a Redis restart, simply run it again.
-                if attempt >= 5:
-                    raise
-                await asyncio.sleep(0.1 * 2**attempt)
-                continue
-            if results is not None:
+                if results is None:
+                    raise _Contended(stream)
                 return results
-            # Another device wrote this session between our read and our commit: decide again on fresh data.
-        raise RetryableError(f"session {stream} is written too often at once; try again")
+        raise AssertionError("stamina's retry_context ends with a result or an exception")
 
     async def _try_stream(
         self, principal: Principal, stream: str, indexed: list[tuple[int, Event]]

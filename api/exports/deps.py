@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from adapters.clickhouse import Warehouse
 from adapters.sessions import SessionStore
 from api.accounts import Principal
+from api.events.ingest import EventTally
 from api.exports.importer import Importer
 from api.exports.service import ExportService
 
 
-def provide_importer(sessions: NamedDependency[SessionStore], state: State) -> Importer:
-    return Importer(sessions, state.metrics)
+def provide_importer(sessions: NamedDependency[SessionStore], event_tally: NamedDependency[EventTally]) -> Importer:
+    return Importer(sessions, event_tally)
 
 
 def provide_exports(warehouse: NamedDependency[Warehouse], principal: NamedDependency[Principal]) -> ExportService:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from redis.asyncio import Redis
@@ -22,12 +21,13 @@ from adapters.sessions import SessionStore
 from api.accounts import Accounts, Principal
 from api.deps import DrainKick, bearer_token
 from api.events.deps import provide_ingest
-from api.events.ingest import Ingest
+from api.events.ingest import EventTally, Ingest
 from api.graphql.errors import Unauthenticated
 from api.push.deps import provide_push_book
-from api.stats.cache import FigureCache, figure_cache
+from api.stats.cache import FigureCache
 from api.streams import StreamLimit
 from shared.errors import NotAllowed
+from shared.settings import Settings
 
 MISSING = (
     "no token: send `Authorization: Bearer <token>` (over a WebSocket, also as "
@@ -73,7 +73,10 @@ async def context_getter(
     warehouse: NamedDependency[Warehouse],
     streams: NamedDependency[StreamLimit],
     kick: NamedDependency[DrainKick],
-    state: State,
+    settings: NamedDependency[Settings],
+    event_tally: NamedDependency[EventTally],
+    figure_cache: NamedDependency[FigureCache],
+    insecure_push: NamedDependency[bool],
 ) -> Context:
     """Litestar dependency: Strawberry adds the request or the socket to it."""
     return Context(
@@ -82,9 +85,9 @@ async def context_getter(
         warehouse=warehouse,
         streams=streams,
         kick=kick,
-        ingest=provide_ingest(sessions, state),
-        figures=figure_cache(state),
-        push_book=provide_push_book(state),
+        ingest=provide_ingest(sessions, redis, settings, event_tally),
+        figures=figure_cache,
+        push_book=provide_push_book(redis, insecure_push),
     )
 
 

@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 
 from adapters.push import PushBook, VapidKeys
 from api.accounts import Principal
-from api.push.deps import provide_push_book, provide_vapid
+from api.push.deps import provide_push_book
 from shared.push import PushSubscription
 
 
@@ -29,7 +29,6 @@ class PushController(Controller):
     path = "/api/v1/push"
     tags = ["push"]
     dependencies = {
-        "vapid": Provide(provide_vapid, sync_to_thread=False),
         "book": Provide(provide_push_book, sync_to_thread=False),
     }
 

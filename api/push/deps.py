@@ -1,19 +1,12 @@
-"""Push dependencies from ``app.state``: the VAPID keys (``state.vapid``) and the subscription book.
-
-``state.push_allow_insecure_endpoints`` (default False) lets tests register http://127.0.0.1 endpoints.
-"""
+"""Push dependencies: the subscription book over the shared Redis (the VAPID keys are a shared dependency)."""
 
 from __future__ import annotations
 
-from litestar.datastructures import State
+from litestar.di import NamedDependency
+from redis.asyncio import Redis
 
-from adapters.push import PushBook, VapidKeys
-
-
-def provide_vapid(state: State) -> VapidKeys:
-    vapid: VapidKeys = state.vapid
-    return vapid
+from adapters.push import PushBook
 
 
-def provide_push_book(state: State) -> PushBook:
-    return PushBook(state.redis, allow_insecure_endpoints=bool(state.get("push_allow_insecure_endpoints", False)))
+def provide_push_book(redis: NamedDependency[Redis], insecure_push: NamedDependency[bool]) -> PushBook:
+    return PushBook(redis, allow_insecure_endpoints=insecure_push)

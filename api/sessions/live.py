@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from adapters import keys
 from adapters.sessions import SessionStore, StoredState, decode_update, joined
 from api.accounts import Principal
-from api.streams import KEEPALIVE_S, REVOKED, StreamLimit, subscribed
+from api.streams import KEEPALIVE_S, StreamLimit, subscribed
 from shared.events import Event, decode_stored
 from shared.reducer import LiveView, SessionSummary, live_view, summarize
 
@@ -71,20 +71,19 @@ class SessionReader:
         ``TooManyRequestsException`` before yielding anything.
         """
         await self._owned(principal, session_id)
-        async with subscribed(
-            self.store.redis, limit, principal, keys.live_channel(principal.user_id, session_id)
-        ) as subscription:
+        async with (
+            subscribed(
+                self.store.redis, limit, principal, keys.live_channel(principal.user_id, session_id)
+            ) as subscription,
+            aclosing(subscription.messages(keepalive_s)) as messages,
+        ):
             shown = await self.live(principal, session_id)
             state = shown.state
             yield shown
-            while True:
-                message = await subscription.next(keepalive_s)
-                if message is REVOKED:
-                    return
+            async for message in messages:
                 if message is None:
                     yield None
                     continue
-                assert isinstance(message, bytes)
                 update = decode_update(message)
                 if update.state.version <= state.version:
                     continue  # published before the first read, which already holds it

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from adapters.clickhouse import Warehouse
 from api.accounts import Principal
-from api.stats.cache import figure_cache
+from api.stats.cache import FigureCache
 from api.stats.service import StatsService
 from api.stats.warehouse import StatsQuery
 
@@ -63,6 +62,8 @@ def provide_stats_query(
 
 
 def provide_stats(
-    warehouse: NamedDependency[Warehouse], principal: NamedDependency[Principal], state: State
+    warehouse: NamedDependency[Warehouse],
+    principal: NamedDependency[Principal],
+    figure_cache: NamedDependency[FigureCache],
 ) -> StatsService:
-    return StatsService(warehouse, principal.user_id, figure_cache(state))
+    return StatsService(warehouse, principal.user_id, figure_cache)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import json
@@ -9,12 +10,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import msgspec
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from bankroll.wiring import Runtime, make_app
-from tests.conftest import Player
+from tests.conftest import LiveServer, Player
 from tests.factories import SessionScript, played_session
 
 
@@ -325,3 +327,21 @@ async def test_events_arriving_before_a_start_that_was_never_refused_are_kept(
     start, stack = s.start(), s.stack(25000)
     assert (await post(client, alice, [stack]))["results"][0]["status"] == "accepted"
     assert (await post(client, alice, [start]))["results"][0]["status"] == "accepted"
+
+
+async def test_batches_racing_into_one_session_are_each_decided_on_fresh_data_and_all_kept(
+    live_server: LiveServer, alice: Player
+) -> None:
+    s = SessionScript()
+    start = s.start()
+    counts = [s.stack(21000 + i, 1) for i in range(40)]
+    async with httpx.AsyncClient(base_url=live_server.url, headers=alice.headers, timeout=30) as api:
+        assert (await api.post("/api/v1/events", json={"events": [start]})).status_code == 200
+        # Forty batches at once on a real socket: most find another one committed between their read and their
+        # commit, and decide again on what is stored now instead of overwriting it.
+        answers = await asyncio.gather(*(api.post("/api/v1/events", json={"events": [c]}) for c in counts))
+        assert [(a.status_code, a.json()["accepted"]) for a in answers] == [(200, 1)] * 40
+        live = (await api.get(f"/api/v1/sessions/{s.session_id}")).json()["state"]
+    assert live["version"] == 41
+    assert sorted(p["stack"] for p in live["stack_points"]) == [20000] + [21000 + i for i in range(40)]
+    assert live["stack"] == 21039  # the latest count by device time, whatever order the commits took
