@@ -4,7 +4,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server chromium chromium-driver openjdk-17-jre-headless maven nodejs npm prometheus caddy libnss3-tools systemd
+# What running the app needs, and what only the tests need (browsers, Java for Kafka, the tools the tests drive).
+RUN_PACKAGES := redis-server
+TEST_PACKAGES := chromium chromium-driver openjdk-17-jre-headless maven nodejs npm prometheus caddy libnss3-tools systemd
+RUNTIME := $(VENV)/.runtime
+DEV := $(VENV)/.dev
 E2E_NODE := tests/e2e/node_modules/.package-lock.json
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 KUBECONFORM_VERSION := v0.8.0
@@ -15,25 +19,37 @@ KUBECONFORM := .tools/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-system: ## Install the Debian packages the app and its tests use (redis-server, chromium, Java, Maven, Node, Prometheus)
-	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg -s $$p >/dev/null 2>&1 || command -v $$p >/dev/null || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
 
-$(BIN)/bankroll: pyproject.toml
+system: ## Install the Debian packages running the app needs (redis-server)
+	$(call apt_install,$(RUN_PACKAGES))
+
+system-test: system ## Also the ones the tests need (Chromium, Java and Maven for Kafka, Node, Prometheus, Caddy, systemd)
+	$(call apt_install,$(TEST_PACKAGES))
+
+$(RUNTIME): pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(DEV): $(RUNTIME)
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-venv: $(BIN)/bankroll ## Create .venv and install the project with its dev tools
+venv-run: $(RUNTIME) ## Create .venv with what running the app needs (no test or dev tools)
+
+venv: $(DEV) ## Create .venv and install the project with its dev and test tools
 
 $(E2E_NODE): tests/e2e/package.json tests/e2e/package-lock.json
 	npm ci --prefix tests/e2e --no-audit --no-fund
 
-node-tools: system $(E2E_NODE) ## Install the browser tests' npm tools (axe-core) from tests/e2e/package-lock.json
+node-tools: system-test $(E2E_NODE) ## Install the browser tests' npm tools (axe-core) from tests/e2e/package-lock.json
 
 kafka-jars: ## Fetch the Apache Kafka broker jars from Maven Central (cached in ops/kafka/target)
 	@bash ops/kafka/kafka.sh fetch
@@ -44,13 +60,13 @@ $(KUBECONFORM):
 
 kubeconform: $(KUBECONFORM) ## Build kubeconform (from the Go module proxy) into .tools/ for the Kubernetes manifest checks
 
-run: system venv ## Run the app at http://127.0.0.1:8000 (private Redis, embedded ClickHouse, in-process worker)
+run: system venv-run ## Run the app at http://127.0.0.1:8000 (private Redis, embedded ClickHouse, in-process worker)
 	$(BIN)/bankroll serve
 
-test: system venv kafka-jars node-tools kubeconform ## Run the whole test suite against real Redis, Kafka, ClickHouse (chDB) and Chromium
+test: system-test venv kafka-jars node-tools kubeconform ## Run the whole test suite against real Redis, Kafka, ClickHouse (chDB) and Chromium
 	@$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
-bench: system venv kafka-jars ## Measure ingest throughput/latency, lag to ClickHouse, tilt and stats speed
+bench: system-test venv kafka-jars ## Measure ingest throughput/latency, lag to ClickHouse, tilt and stats speed
 	$(BIN)/python -m loadtests.bench
 	$(BIN)/python -m loadtests.bench_state
 	$(BIN)/python -m web.bench_budget
@@ -67,4 +83,4 @@ fmt: venv ## Format and fix what ruff can
 typecheck: venv ## mypy --strict
 	$(BIN)/mypy
 
-.PHONY: help system venv node-tools kafka-jars kubeconform run test bench lint fmt typecheck
+.PHONY: help system system-test venv-run venv node-tools kafka-jars kubeconform run test bench lint fmt typecheck
