@@ -135,6 +135,11 @@ def push_subscriptions(user_id: str) -> str:
     return f"{PREFIX}:u:{user_id}:push"
 
 
+def push_settled(job_id: str) -> str:
+    """Set of the endpoints one push job already settled (delivered, gone, failed): its retries skip them."""
+    return f"{PREFIX}:push:settled:{job_id}"
+
+
 def tilt_state(key: str) -> str:
     return f"{PREFIX}:tilt:{key}"
 

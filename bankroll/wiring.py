@@ -28,7 +28,7 @@ from bankroll.redis_server import PrivateRedis
 from shared.settings import Settings
 from web import web_routes
 from workers.outbox import figures as outbox_figures
-from workers.push import PUSH_DEDUPE_S, PushSender, install_push, push_alert_job
+from workers.push import PUSH_DEDUPE_S, PUSH_ROUNDS, PushSender, install_push, push_alert_job
 from workers.sinks import ClickHouseSink, KafkaSink, Sink
 from workers.tilt.sink import TiltSink
 from workers.worker import JOB_TIMEOUT_S, Supervisor, build_worker
@@ -117,7 +117,7 @@ def make_worker(runtime: Runtime, *, handle_signals: bool) -> Worker:
         handle_signals=handle_signals,
         consumer=runtime.consumer,
         extra_functions=[
-            func(push_alert_job, name=PUSH_JOB, keep_result=PUSH_DEDUPE_S, timeout=JOB_TIMEOUT_S, max_tries=3)
+            func(push_alert_job, name=PUSH_JOB, keep_result=PUSH_DEDUPE_S, timeout=JOB_TIMEOUT_S, max_tries=PUSH_ROUNDS)
         ],
     )
 

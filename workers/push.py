@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 import msgspec
 import stamina
+from arq.worker import Retry
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -40,7 +41,7 @@ from redis.asyncio import Redis
 from webpush import WebPush
 from webpush.types import WebPushSubscription
 
-from adapters.jobs import PUSH_JOB
+from adapters import keys
 from adapters.metrics import PUSHES, Tally
 from adapters.push import PushBook, VapidKeys
 from shared.errors import InvalidInput
@@ -399,6 +400,7 @@ async def deliver_alert(
     payload: AlertPayload,
     *,
     endpoints: Collection[str] | None = None,
+    skip: Collection[str] = (),
     retry: RetryPolicy = RetryPolicy(),  # frozen, so one shared default is safe
 ) -> DeliveryReport:
     """Send ``payload`` to every subscription of the user, at once; never raises for one bad subscription.
@@ -408,9 +410,10 @@ async def deliver_alert(
     reported ``pending``. Other failures are logged and reported ``failed``.
 
     Args:
-        endpoints: only these of the user's subscriptions (a later round for the pending ones); default all.
+        endpoints: only these of the user's subscriptions; default all.
+        skip: not these (the ones an earlier round of the same job settled).
     """
-    subs = await book.list(user_id)
+    subs = [sub for sub in await book.list(user_id) if sub.endpoint not in skip]
     if endpoints is not None:
         wanted = set(endpoints)
         subs = [sub for sub in subs if sub.endpoint in wanted]
@@ -478,7 +481,7 @@ def _tally(report: DeliveryReport, follows: bool) -> Tally:
 
 # --- the arq job ----------------------------------------------------------------------------------------------
 
-PUSH_ROUNDS = 5  # rounds of a pending endpoint before it is given up (each round already retries in-process)
+PUSH_ROUNDS = 5  # the push job's tries (arq max_tries): each round already retries in-process
 PUSH_DEDUPE_S = 86_400  # a push job's result is kept this long, so its id cannot be queued again meanwhile
 _PAYLOAD_DECODER = msgspec.json.Decoder(AlertPayload)
 
@@ -505,36 +508,40 @@ def install_push(
     ctx["push_figures"] = figures
 
 
-async def push_alert_job(
-    ctx: dict[str, Any], user_id: str, payload: bytes, endpoints: list[str] | None = None, round_no: int = 1
-) -> dict[str, int]:
+async def push_alert_job(ctx: dict[str, Any], user_id: str, payload: bytes) -> dict[str, int]:
     """arq job: deliver one alert (``AlertPayload`` as JSON) to the user's devices.
 
-    Pending endpoints get a follow-up job for them alone, deferred by the service's Retry-After or a growing
-    delay, so a device that already has the alert is not sent it again; the Topic header makes a repeat of an
-    undelivered message replace it at the push service. Jobs may run twice; the worst case is a repeated
-    notification, which the service worker collapses by its tag.
+    While some device's push service still says "later", the job asks arq to run it again (``Retry``, deferred by
+    the service's Retry-After or a growing delay), up to ``PUSH_ROUNDS`` tries (its ``max_tries``); each round skips
+    the devices an earlier one settled (kept under ``keys.push_settled``), so a device that has the alert is not sent
+    it again; the Topic header makes a repeat of an undelivered message replace it at the push service. A job may
+    still run twice (a crash); the worst case is a repeated notification, which the service worker collapses by its
+    tag.
     """
+    round_no: int = ctx.get("job_try") or 1
+    redis = ctx["redis"]
+    settled_key = keys.push_settled(str(ctx.get("job_id") or f"{user_id}:{hashlib.sha256(payload).hexdigest()}"))
+    settled = {m.decode() for m in await redis.smembers(settled_key)} if round_no > 1 else set()
     report = await deliver_alert(
         ctx["push_book"],
         ctx["push_sender"],
         user_id,
         _PAYLOAD_DECODER.decode(payload),
-        endpoints=endpoints,
+        skip=settled,
         retry=ctx["push_retry"],
     )
     follows = bool(report.pending) and round_no < PUSH_ROUNDS
-    if follows:
-        after = max((r.retry_after_s or 0.0 for r in report.results if r.outcome is Outcome.RETRY), default=0.0)
-        defer_s = max(after, 30.0 * 2 ** (round_no - 1))
-        follow_up = f"{ctx['job_id']}:round{round_no + 1}" if ctx.get("job_id") else None
-        await ctx["redis"].enqueue_job(
-            PUSH_JOB, user_id, payload, report.pending, round_no + 1, _defer_by=defer_s, _job_id=follow_up
-        )
-    elif report.pending:
-        log.warning("giving up on %d push subscription(s) of user %s", len(report.pending), user_id)
     if ctx.get("push_figures") is not None:
         await _tally(report, follows).save(ctx["push_figures"])
+    if follows:
+        done = [r.endpoint for r in report.results if r.outcome is not Outcome.RETRY]
+        if done:
+            await redis.sadd(settled_key, *done)
+            await redis.expire(settled_key, PUSH_DEDUPE_S)
+        after = max((r.retry_after_s or 0.0 for r in report.results if r.outcome is Outcome.RETRY), default=0.0)
+        raise Retry(defer=max(after, 30.0 * 2 ** (round_no - 1)))
+    if report.pending:
+        log.warning("giving up on %d push subscription(s) of user %s", len(report.pending), user_id)
     return {outcome.value: len(report.endpoints(outcome)) for outcome in Outcome}
 
 

@@ -11,10 +11,10 @@ import httpx
 import msgspec
 import pytest
 import stamina
+from arq.worker import Retry
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters import keys
-from adapters.jobs import PUSH_JOB
 from adapters.push import PushBook, VapidKeys
 from shared.push import PushSubscription
 from shared.tilt_policy import Alert, AlertKind, RealityCheck
@@ -211,37 +211,47 @@ def payload_dict(payload: AlertPayload) -> dict[str, Any]:
     return decoded
 
 
-class Queue:
+class SettledSets:
+    """The Redis sets a push job keeps its settled endpoints in (a fake of the three calls it makes)."""
+
     def __init__(self) -> None:
-        self.jobs: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self.sets: dict[str, set[bytes]] = {}
 
-    async def enqueue_job(self, *args: Any, **kwargs: Any) -> None:
-        self.jobs.append((args, kwargs))
+    async def smembers(self, key: str) -> set[bytes]:
+        return set(self.sets.get(key, set()))
+
+    async def sadd(self, key: str, *members: str) -> int:
+        self.sets.setdefault(key, set()).update(m.encode() for m in members)
+        return len(members)
+
+    async def expire(self, key: str, seconds: int) -> bool:
+        return True
 
 
-async def run_job(book: PushBook, handler: Handler, *args: Any) -> tuple[dict[str, int], Queue]:
+async def run_job(book: PushBook, handler: Handler, payload: bytes, job_try: int, store: SettledSets) -> Any:
     vapid = VapidKeys(ec.generate_private_key(ec.SECP256R1()))
-    queue = Queue()
     async with PushSender(vapid, "mailto:a@b.invalid", transport=httpx.MockTransport(handler)) as sender:
-        ctx: dict[str, Any] = {"redis": queue}
+        ctx: dict[str, Any] = {"redis": store, "job_try": job_try, "job_id": "push:u1:s1:break_suggestion:1"}
         install_push(ctx, book, sender, RetryPolicy(attempts=1))
-        counts = await push_alert_job(ctx, USER, *args)
-    return counts, queue
+        return await push_alert_job(ctx, USER, payload)
 
 
-async def test_the_job_follows_up_on_pending_devices_only_after_their_retry_after() -> None:
+async def test_the_job_asks_arq_to_retry_the_pending_devices_after_their_retry_after_and_only_them() -> None:
     book = await book_with("https://a.push/1", "https://b.push/2")
     payload = msgspec.json.encode(alert_payload(alert()))
-    answers = {"a.push": [201], "b.push": [429]}
-    counts, queue = await run_job(book, by_host(answers), payload)
-    assert counts == {"delivered": 1, "gone": 0, "retry": 1, "failed": 0}
-    [(args, kwargs)] = queue.jobs
-    assert args == (PUSH_JOB, USER, payload, ["https://b.push/2"], 2)
-    assert kwargs["_defer_by"] >= 30.0
+    store, seen = SettledSets(), []
+    with pytest.raises(Retry) as caught:
+        await run_job(book, by_host({"a.push": [201], "b.push": [429]}, seen), payload, 1, store)
+    assert (caught.value.defer_score or 0) >= 30_000  # arq runs the job again, deferred
+    assert store.sets == {keys.push_settled("push:u1:s1:break_suggestion:1"): {b"https://a.push/1"}}
+    seen.clear()
+    counts = await run_job(book, by_host({"a.push": [201], "b.push": [201]}, seen), payload, 2, store)
+    assert counts == {"delivered": 1, "gone": 0, "retry": 0, "failed": 0}
+    assert [r.url.host for r in seen] == ["b.push"]  # the device that already has it is not sent it again
 
 
 async def test_the_job_gives_up_after_its_last_round() -> None:
     book = await book_with("https://b.push/2")
     payload = msgspec.json.encode(alert_payload(alert()))
-    _, queue = await run_job(book, by_host({"b.push": [500]}), payload, None, PUSH_ROUNDS)
-    assert queue.jobs == []
+    counts = await run_job(book, by_host({"b.push": [500]}), payload, PUSH_ROUNDS, SettledSets())
+    assert counts == {"delivered": 0, "gone": 0, "retry": 1, "failed": 0}  # no Retry raised: arq ends the job

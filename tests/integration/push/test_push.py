@@ -181,11 +181,11 @@ async def test_pushes_are_counted_by_outcome_in_the_worker_figures(
 ) -> None:
     for kind in ("ok", "gone", "busy"):
         await subscribe(push_client, alice, FakeBrowser(), push_endpoint.url(kind))
-    ctx: dict[str, Any] = {"redis": redis}
+    # The job's last try (arq's job_try): the busy device is retried once within it, then given up.
+    ctx: dict[str, Any] = {"redis": redis, "job_try": PUSH_ROUNDS, "job_id": "push:last-round"}
     async with PushSender(vapid, "mailto:ops@bankroll.invalid") as sender:
         install_push(ctx, PushBook(redis), sender, RetryPolicy(attempts=2, base_s=0.01), figures=redis)
-        # The last round: the busy device is retried once within it, then given up.
-        counts = await push_alert_job(ctx, alice.user_id, msgspec.json.encode(alert_payload(ALERT)), None, PUSH_ROUNDS)
+        counts = await push_alert_job(ctx, alice.user_id, msgspec.json.encode(alert_payload(ALERT)))
 
     assert counts == {"delivered": 1, "gone": 1, "retry": 1, "failed": 0}
     assert sum(r.path == "/busy/device-1" for r in push_endpoint.received) == 2
