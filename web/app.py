@@ -133,7 +133,7 @@ def make_root(client_for: ClientFactory) -> Callable[[], Any]:
             case [""]:
                 return home(client, key="home")
             case ["history"]:
-                return history(client, key="history")
+                return history(client, search, key=f"history{search}")
             case ["stats"]:
                 return stats_screen(client, search, key=f"stats{search}")
             case ["bankroll"]:

@@ -70,8 +70,9 @@ class BankrollClient:
         _check(response)
         return response.content
 
-    async def sessions(self, limit: int = 100) -> list[SessionRow]:
-        return _ROWS.decode(await self._get("/api/v1/sessions", {"limit": limit}))
+    async def sessions(self, limit: int = 100, offset: int = 0) -> list[SessionRow]:
+        """The caller's sessions, newest first: ``limit`` of them after the ``offset`` newest."""
+        return _ROWS.decode(await self._get("/api/v1/sessions", {"limit": limit, "offset": offset}))
 
     async def live(self, session_id: str) -> LiveView:
         return _LIVE.decode(await self._get(f"/api/v1/sessions/{session_id}"))
