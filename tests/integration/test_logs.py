@@ -18,7 +18,9 @@ from tests.factories import SessionScript
 from tests.served import Served, Worker, bankroll, second_terminal
 from tests.services import missing_redis_tools
 
-BANNER = "Poker Bankroll Tracker on "  # the address `serve` prints on stdout; the rest is the log
+# What `serve` prints on stdout for its owner (its address, and the address a phone opens or why there is none):
+# announcements, not log lines. The rest of the output is the log.
+ANNOUNCED = ("Poker Bankroll Tracker on ", "A phone ", "First the phone trusts")
 TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) +[\w.]+: ")
 
 
@@ -34,7 +36,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 def log_lines(log: str) -> list[dict[str, Any]]:
     """Every line of the log as JSON (a line that is not JSON fails the test here)."""
-    lines = [json.loads(line) for line in log.splitlines() if line and not line.startswith(BANNER)]
+    lines = [json.loads(line) for line in log.splitlines() if line and not line.startswith(ANNOUNCED)]
     assert lines, "nothing was logged"
     for line in lines:
         assert {"time", "level", "logger", "message"} <= line.keys(), line
@@ -92,7 +94,7 @@ def test_the_worker_writes_the_same_json_lines_and_both_write_text_when_asked(tm
     data_dir = tmp_path / "var"
     code, serve_log = Served(data_dir, env={"LOG_FORMAT": "text"}).wait_ready().stop()
     assert code == 0, serve_log
-    text = [line for line in serve_log.splitlines() if line and not line.startswith(BANNER)]
+    text = [line for line in serve_log.splitlines() if line and not line.startswith(ANNOUNCED)]
     assert text and all(TEXT_LINE.match(line) for line in text), serve_log
 
     worker = Worker(data_dir)  # a store with data now; the worker starts its own Redis on it
