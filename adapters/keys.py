@@ -3,6 +3,7 @@
 Every key starts with ``pbt:``::
 
     pbt:users                   hash  user name -> user id
+    pbt:admins                  set   ids of the users who see the owner's overview
     pbt:layout                  string  the key layout this store is in (2: sessions and event ids under their user)
     pbt:tok:<token hash>        string  the principal (user, device) a token stands for
     pbt:u:<user>:devices        hash  device id -> device JSON
@@ -37,6 +38,7 @@ from typing import NamedTuple
 PREFIX = "pbt"
 OUTBOX = f"{PREFIX}:outbox"  # stream of accepted batches, one consumer group per sink
 USERS = f"{PREFIX}:users"  # hash: user name -> user id
+ADMINS = f"{PREFIX}:admins"  # set: ids of the users who see the owner's overview (existing users are not)
 LAYOUT = f"{PREFIX}:layout"  # string: the key layout version this store is in
 DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of outbox entries a sink could not take, with the reason
 WORKER_METRICS = f"{PREFIX}:metrics:worker"  # hash: the workers' counters and histograms, one field per sample

@@ -50,15 +50,25 @@ class Accounts:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def add_user(self, name: str) -> NewToken:
-        """Create a user and a first device token ("cli"); a name is taken once."""
+    async def add_user(self, name: str, *, admin: bool = False) -> NewToken:
+        """Create a user and a first device token ("cli"); a name is taken once. An admin sees the owner's
+        overview."""
         name = name.strip()
         if not name or len(name) > 64:
             raise InvalidInput(f"user name {name!r} must be 1–64 characters")
         user_id = uuid.uuid4().hex
         if not await self.redis.hsetnx(keys.USERS, name, user_id):
             raise InvalidInput(f"user {name!r} already exists; use `bankroll device pair {name}` for a new device")
+        if admin:
+            await self.grant_admin(user_id)
         return await self.add_device(user_id, "cli")
+
+    async def grant_admin(self, user_id: str) -> None:
+        """Let the user see the owner's overview (idempotent)."""
+        await self.redis.sadd(keys.ADMINS, user_id)
+
+    async def is_admin(self, user_id: str) -> bool:
+        return bool(await self.redis.sismember(keys.ADMINS, user_id))
 
     async def user_id(self, name: str) -> str:
         found = await self.redis.hget(keys.USERS, name)

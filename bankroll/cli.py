@@ -232,14 +232,23 @@ def _print_pairing(settings: Settings, code: str) -> None:
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     async def action(accounts: Accounts, located: Settings) -> int:
         _pairable(located)
-        new = await accounts.add_user(args.name)
+        new = await accounts.add_user(args.name, admin=args.admin)
         code = await accounts.create_pairing(new.user_id, "phone")
         _print_pairing(located, code)
-        print(f"User {args.name} created. Bearer token (shown once):")
+        print(f"User {args.name} created{' (admin)' if args.admin else ''}. Bearer token (shown once):")
         print(new.token)
         return 0
 
     return asyncio.run(_with_accounts(settings, "user add", action))
+
+
+def _user_admin(settings: Settings, args: argparse.Namespace) -> int:
+    async def action(accounts: Accounts, located: Settings) -> int:
+        await accounts.grant_admin(await accounts.user_id(args.name))
+        print(f"User {args.name} is an admin now.")
+        return 0
+
+    return asyncio.run(_with_accounts(settings, "user admin", action))
 
 
 def _device_pair(settings: Settings, args: argparse.Namespace) -> int:
@@ -388,7 +397,11 @@ def parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="create a user; prints a pairing link and the token on the last line")
     add.add_argument("name")
+    add.add_argument("--admin", action="store_true", help="the user also sees the owner's overview")
     add.set_defaults(run=_user_add)
+    admin = user.add_parser("admin", help="let an existing user see the owner's overview")
+    admin.add_argument("name")
+    admin.set_defaults(run=_user_admin)
 
     device = sub.add_parser("device", help="manage devices").add_subparsers(dest="device_command", required=True)
     pair = device.add_parser("pair", help="print a one-time pairing link and QR code for a new device")

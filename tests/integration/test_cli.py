@@ -237,3 +237,14 @@ def test_a_stop_signal_stops_a_worker_and_the_private_redis_it_started(tmp_path:
     assert "Traceback" not in log
     assert "ClickHouse closed" in log
     assert _redis_pids_under(data_dir) == [], "the worker's private Redis outlived it"
+
+
+def test_user_admin_makes_an_existing_user_an_admin_and_an_unknown_name_fails_in_one_line(served: Served) -> None:
+    bankroll("user", "add", "owner", env=second_terminal(served), check=True)
+    out = bankroll("user", "admin", "owner", env=second_terminal(served), check=True)
+    assert out.stdout.strip() == "User owner is an admin now."
+    added = bankroll("user", "add", "croupier", "--admin", env=second_terminal(served), check=True)
+    assert "User croupier created (admin)." in added.stdout
+    unknown = bankroll("user", "admin", "nobody", env=second_terminal(served))
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == "bankroll: no user named 'nobody'; create one with `bankroll user add nobody`"
