@@ -20,6 +20,7 @@ from adapters.connections import redis_client
 from adapters.jobs import enqueue_drain
 from adapters.push import VapidKeys
 from adapters.sessions import SessionStore, move_to_user_namespaces
+from api.admin import AdminController
 from api.deps import DrainKick, ReadinessCheck, shared_dependencies
 from api.devices import DeviceController
 from api.edge import add_edge_headers, internal_error
@@ -124,6 +125,7 @@ def create_app(
             ReplayController,
             PushController,
             TrustController,
+            AdminController,
             graphql_controller(),
             *routes,
         ],

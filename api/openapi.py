@@ -52,6 +52,7 @@ _CONTENT_TYPES: Final = {
 _EXTRA: Final[dict[tuple[str, str], dict[str, str]]] = {
     ("/api/v1/devices/pair", "post"): {"401": "the pairing code is unknown, used or expired"},
     ("/api/v1/events", "post"): {"429": "past the user's rate limit or quota; see Retry-After"},
+    ("/api/v1/admin/overview", "get"): {"404": "the caller is not an admin (the answer of an unknown route)"},
     **{
         (path, "get"): {"404": "this server offers no local root certificate (BANKROLL_CA_CERT is unset)"}
         for path in ("/api/v1/trust", DOWNLOAD, QR)
