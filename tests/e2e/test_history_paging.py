@@ -30,7 +30,8 @@ async def test_history_pages_through_every_session_newest_first(
     for n in range(SESSIONS):  # one session a day, the newest yesterday; results differ so rows can be told apart
         s = SessionScript(start=datetime.now(UTC) - timedelta(days=n + 1))
         events += [s.start(20000), s.end(20000 + 100 * n, 120)]
-    async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {user.token}"}) as api:
+    headers = {"Authorization": f"Bearer {user.token}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as api:  # 240 events at once
         answer = (await api.post("/api/v1/events", json={"events": events})).json()
         assert answer["accepted"] == 2 * SESSIONS, answer
         listed = [
